@@ -283,7 +283,7 @@ export function tensorFromJson(json: unknown, path = 'tensor'): Tensor {
       }
     }
   }
-  return tensor;
+  return tensor as Tensor;
 }
 
 /** Validate a `{ name: tensor }` map in JSON form. */

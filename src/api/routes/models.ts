@@ -1,0 +1,137 @@
+/** Model hub routes: push (streaming upload), list, show, and download by CID. */
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { PlumbError } from '../../core/errors.ts';
+import type { PlumbNode } from '../../node/node.ts';
+import { pushModel } from '../../node/push-model.ts';
+import {
+  ModelFileSchema,
+  PushQuerySchema,
+  PushResultSchema,
+  RepositorySchema,
+  VersionSchema,
+} from '../schemas.ts';
+import { errorResponses, json } from './responses.ts';
+
+const repoParams = z.object({
+  owner: z.string().openapi({ param: { name: 'owner', in: 'path' }, example: 'acme' }),
+  name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'mlp' }),
+});
+const cidParams = z.object({ cid: z.string().openapi({ param: { name: 'cid', in: 'path' } }) });
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  tags: ['models'],
+  summary: 'List repositories',
+  responses: { 200: json(z.object({ repositories: z.array(RepositorySchema) }), 'Repositories') },
+});
+
+const push = createRoute({
+  method: 'post',
+  path: '/v1/models',
+  tags: ['models'],
+  summary: 'Push a model file (the raw ONNX bytes as the body, streamed)',
+  request: {
+    query: PushQuerySchema,
+    body: {
+      required: true,
+      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
+  },
+  responses: {
+    201: json(PushResultSchema, 'Stored: CID, version and manifest'),
+    400: errorResponses[400],
+    409: errorResponses[400],
+    413: errorResponses[400],
+    422: errorResponses[422],
+  },
+});
+
+const repository = createRoute({
+  method: 'get',
+  path: '/v1/models/{owner}/{name}',
+  tags: ['models'],
+  summary: 'A repository and its versions',
+  request: { params: repoParams },
+  responses: { 200: json(RepositorySchema.extend({ versionRecords: z.array(VersionSchema) }), 'Repository'), 404: errorResponses[404] },
+});
+
+const version = createRoute({
+  method: 'get',
+  path: '/v1/models/{owner}/{name}/versions/{version}',
+  tags: ['models'],
+  summary: 'One version: its file and manifest',
+  request: { params: repoParams.extend({ version: z.string().openapi({ param: { name: 'version', in: 'path' } }) }) },
+  responses: { 200: json(ModelFileSchema, 'Model file'), 404: errorResponses[404] },
+});
+
+const file = createRoute({
+  method: 'get',
+  path: '/v1/files/{cid}',
+  tags: ['models'],
+  summary: 'A model file by CID: size, manifest, versions that point at it',
+  request: { params: cidParams },
+  responses: { 200: json(ModelFileSchema, 'Model file'), 404: errorResponses[404] },
+});
+
+const content = createRoute({
+  method: 'get',
+  path: '/v1/files/{cid}/content',
+  tags: ['models'],
+  summary: 'Download the bytes of a CID (re-hashed as they stream)',
+  request: { params: cidParams },
+  responses: {
+    200: {
+      description: 'The bytes',
+      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
+    404: errorResponses[404],
+  },
+});
+
+export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
+  const fileBody = (cid: string) => {
+    const { file: f } = node.hub.resolve(cid);
+    return { ...f, versions: node.hub.meta.versionsOf(cid) };
+  };
+
+  app.openapi(list, (c) => c.json({ repositories: node.hub.listRepositories() }, 200));
+
+  app.openapi(push, async (c) => {
+    const q = c.req.valid('query');
+    const declared = Number(c.req.header('content-length') ?? Number.NaN);
+    if (declared > node.config.maxUploadBytes)
+      throw new PlumbError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes is over this node's limit of ${node.config.maxUploadBytes} bytes`);
+    const body = c.req.raw.body;
+    if (!body) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
+    const result = await pushModel(node, {
+      source: body as unknown as AsyncIterable<Uint8Array>,
+      repo: q.repo,
+      version: q.version,
+      description: q.description,
+    });
+    return c.json(result, 201);
+  });
+
+  app.openapi(repository, (c) => {
+    const { owner, name } = c.req.valid('param');
+    const repo = node.hub.getRepository(`${owner}/${name}`);
+    return c.json({ ...repo, versionRecords: node.hub.meta.listVersions(repo.name) }, 200);
+  });
+
+  app.openapi(version, (c) => {
+    const { owner, name, version: v } = c.req.valid('param');
+    return c.json(fileBody(node.hub.resolve(`${owner}/${name}@${v}`).cid), 200);
+  });
+
+  app.openapi(file, (c) => c.json(fileBody(c.req.valid('param').cid), 200));
+
+  app.openapi(content, async (c) => {
+    const { cid } = c.req.valid('param');
+    const size = await node.hub.blobs.size(cid);
+    return new Response(await node.hub.blobs.stream(cid), {
+      status: 200,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    }) as never;
+  });
+}

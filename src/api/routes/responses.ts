@@ -1,0 +1,18 @@
+/** Response declarations shared by routes. */
+import { ProblemSchema } from '../schemas.ts';
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+});
+
+export const errorResponses = {
+  400: problem('Bad request: a parameter or the body is malformed'),
+  404: problem('Not found'),
+  422: problem('Well-formed but invalid: the model, inputs or receipt fail a check'),
+  500: problem('Internal error'),
+};
+
+export function json<T>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } };
+}

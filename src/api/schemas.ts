@@ -1,0 +1,142 @@
+/**
+ * The HTTP API's schemas: they validate requests and generate `/openapi.json`.
+ */
+import { z } from '@hono/zod-openapi';
+import { errorCodes } from '../core/errors.ts';
+import { modes, receiptSchema } from '../core/receipt.ts';
+import { dtypes } from '../core/tensor.ts';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.enum(Object.keys(errorCodes) as [keyof typeof errorCodes, ...(keyof typeof errorCodes)[]]),
+    detail: z.string().optional(),
+    meta: z.array(z.string()).optional(),
+  })
+  .openapi('Problem');
+
+export const TensorSchema = z
+  .object({
+    dtype: z.enum(dtypes as [string, ...string[]]),
+    shape: z.array(z.number().int().nonnegative()),
+    data: z.array(z.unknown()).openapi({
+      description: 'Row-major values, flat or nested; int64/uint64 as integers or decimal strings.',
+    }),
+  })
+  .openapi('Tensor');
+
+export const EzklInputSchema = z
+  .object({
+    input_data: z.array(z.array(z.unknown())),
+    input_shapes: z.array(z.array(z.number().int())).optional(),
+  })
+  .passthrough()
+  .openapi('EzklInput');
+
+const DimSchema = z.union([z.number().int(), z.string(), z.null()]);
+const TensorInfoSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(DimSchema).nullable() });
+
+export const ManifestSchema = z
+  .object({
+    format: z.literal('onnx'),
+    size: z.number().int(),
+    irVersion: z.number().int(),
+    opsets: z.record(z.string(), z.number().int()),
+    producer: z.object({ name: z.string(), version: z.string() }),
+    graphName: z.string(),
+    inputs: z.array(TensorInfoSchema),
+    outputs: z.array(TensorInfoSchema),
+    ops: z.array(z.string()),
+    nodeCount: z.number().int(),
+    parameterCount: z.number().int(),
+    artifacts: z.record(z.string(), z.string()),
+  })
+  .openapi('Manifest');
+
+export const VersionSchema = z
+  .object({
+    repo: z.string(),
+    version: z.string(),
+    cid: z.string(),
+    description: z.string(),
+    createdAt: z.number().int(),
+  })
+  .openapi('Version');
+
+export const RepositorySchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    createdAt: z.number().int(),
+    latest: z.string().optional(),
+    versions: z.array(z.string()),
+  })
+  .openapi('Repository');
+
+export const ModelFileSchema = z
+  .object({
+    cid: z.string(),
+    size: z.number().int(),
+    manifest: ManifestSchema,
+    createdAt: z.number().int(),
+    versions: z.array(VersionSchema),
+  })
+  .openapi('ModelFile');
+
+export const PushResultSchema = z
+  .object({ cid: z.string(), size: z.number().int(), repo: z.string(), version: z.string(), manifest: ManifestSchema })
+  .openapi('PushResult');
+
+export const PushQuerySchema = z.object({
+  repo: z.string().min(1).openapi({ example: 'acme/mlp', description: 'Repository, owner/name' }),
+  version: z.string().optional().openapi({ example: '1.0.0', description: 'Semver; default next patch' }),
+  description: z.string().max(10_000).optional(),
+});
+
+export const InferRequestSchema = z
+  .object({
+    model: z.string().min(1).openapi({ example: 'acme/mlp@1.0.0', description: 'owner/name[@version] or a CID' }),
+    inputs: z.union([z.record(z.string(), TensorSchema), EzklInputSchema]),
+    mode: z.enum(modes).optional(),
+    nonce: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x followed by 64 hex digits')
+      .optional(),
+  })
+  .openapi('InferRequest');
+
+export const ReceiptSchema = receiptSchema.openapi('Receipt');
+
+export const VerifyRequestSchema = z
+  .object({
+    receipt: z.unknown(),
+    reexecute: z.boolean().optional().openapi({ description: 'Also run the model here and compare outputs' }),
+  })
+  .openapi('VerifyRequest');
+
+const CheckSchema = z.object({ check: z.string(), ok: z.boolean(), message: z.string() });
+export const VerifyResultSchema = z
+  .object({ valid: z.boolean(), checks: z.array(CheckSchema), reason: z.string().optional() })
+  .openapi('VerifyResult');
+
+export const ReceiptSummarySchema = z.object({ id: z.string(), modelCid: z.string(), createdAt: z.number().int() });
+
+export const NodeInfoSchema = z
+  .object({
+    name: z.literal('plumb'),
+    version: z.string(),
+    address: z.string(),
+    modes: z.array(z.string()),
+    runtime: z.object({ onnxruntime: z.string(), node: z.string(), sessionsLoaded: z.number().int() }),
+    counts: z.object({
+      files: z.number().int(),
+      repositories: z.number().int(),
+      versions: z.number().int(),
+      receipts: z.number().int(),
+    }),
+    limits: z.object({ maxUploadBytes: z.number().int() }),
+    startedAt: z.string(),
+  })
+  .openapi('NodeInfo');

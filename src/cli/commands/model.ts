@@ -1,0 +1,101 @@
+/** `plumb model push | ls | show | pull` */
+import { createReadStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { PlumbError } from '../../core/errors.ts';
+import { formatShape } from '../../core/inputs.ts';
+import type { Manifest } from '../../core/manifest.ts';
+import { getModel } from '../../sdk/actions/getModel.ts';
+import { listModels } from '../../sdk/actions/listModels.ts';
+import { pullModel } from '../../sdk/actions/pullModel.ts';
+import { pushModel } from '../../sdk/actions/pushModel.ts';
+import { type CommandContext, mb, openSession, print, printJson, progress } from '../context.ts';
+
+export type ModelPushOptions = { file: string; name: string; version?: string | undefined; description?: string | undefined };
+
+export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promise<void> {
+  const path = resolve(ctx.cwd, o.file);
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new PlumbError('INVALID_ARGUMENT', `cannot read ${o.file}: no such file`);
+  const session = await openSession(ctx);
+  const bar = progress(ctx, `uploading ${o.file}`);
+  try {
+    const result = await pushModel(session.client, {
+      data: createReadStream(path),
+      repo: o.name,
+      version: o.version,
+      description: o.description,
+      size: info.size,
+      onProgress: (sent) => bar.update(sent, info.size),
+    });
+    bar.end();
+    if (ctx.json) return printJson(ctx, result);
+    print(ctx, `pushed ${result.repo}@${result.version}`);
+    print(ctx, `  cid      ${result.cid}`);
+    printManifest(ctx, result.manifest);
+  } finally {
+    bar.end();
+    await session.close();
+  }
+}
+
+export async function modelList(ctx: CommandContext): Promise<void> {
+  const session = await openSession(ctx);
+  try {
+    const repos = await listModels(session.client);
+    if (ctx.json) return printJson(ctx, repos);
+    if (repos.length === 0) return print(ctx, 'no models yet: push one with `plumb model push FILE --name owner/name`');
+    const width = Math.max(...repos.map((r) => r.name.length), 4);
+    print(ctx, `${'NAME'.padEnd(width)}  LATEST     VERSIONS`);
+    for (const r of repos) print(ctx, `${r.name.padEnd(width)}  ${(r.latest ?? '-').padEnd(9)}  ${r.versions.length}`);
+  } finally {
+    await session.close();
+  }
+}
+
+export async function modelShow(ctx: CommandContext, { ref }: { ref: string }): Promise<void> {
+  const session = await openSession(ctx);
+  try {
+    const file = await getModel(session.client, { ref });
+    if (ctx.json) return printJson(ctx, file);
+    print(ctx, `cid      ${file.cid}`);
+    for (const v of file.versions) print(ctx, `version  ${v.repo}@${v.version}${v.description ? `  ${v.description}` : ''}`);
+    printManifest(ctx, file.manifest);
+  } finally {
+    await session.close();
+  }
+}
+
+export async function modelPull(ctx: CommandContext, { cid, out }: { cid: string; out: string }): Promise<void> {
+  const path = resolve(ctx.cwd, out);
+  const tmp = `${path}.partial-${process.pid}`;
+  const session = await openSession(ctx);
+  const bar = progress(ctx, `downloading ${cid.slice(0, 16)}...`);
+  try {
+    const { stream } = await pullModel(session.client, { cid, onProgress: (n, total) => bar.update(n, total) });
+    await pipeline(stream, createWriteStream(tmp, { flags: 'wx' }));
+    await rename(tmp, path);
+    bar.end();
+    const { size } = await stat(path);
+    if (ctx.json) return printJson(ctx, { cid, path, size });
+    print(ctx, `wrote ${path} (${mb(size)})`);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  } finally {
+    bar.end();
+    await session.close();
+  }
+}
+
+function printManifest(ctx: CommandContext, m: Manifest): void {
+  const opsets = Object.entries(m.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
+  print(ctx, `  size     ${mb(m.size)}, ${m.parameterCount.toLocaleString('en-US')} parameters, ${m.nodeCount} nodes`);
+  print(ctx, `  opset    ${opsets}`);
+  for (const t of m.inputs) print(ctx, `  input    ${t.name}: ${t.dtype} ${formatShape(t.shape)}`);
+  for (const t of m.outputs) print(ctx, `  output   ${t.name}: ${t.dtype} ${formatShape(t.shape)}`);
+  print(ctx, `  ops      ${m.ops.join(', ')}`);
+  if (m.producer.name) print(ctx, `  producer ${m.producer.name} ${m.producer.version}`.trimEnd());
+}

@@ -1,0 +1,48 @@
+/** `plumb node start | info` */
+import { serve } from '../../api/serve.ts';
+import { getNodeInfo } from '../../sdk/actions/getNodeInfo.ts';
+import { type CommandContext, openSession, print, printJson, startLocalNode } from '../context.ts';
+
+export type NodeStartOptions = { port?: number | undefined; host?: string | undefined; signal?: AbortSignal };
+
+/** Start a node and serve its API until `signal` aborts (the entry point wires SIGINT/SIGTERM). */
+export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promise<void> {
+  const node = await startLocalNode(ctx, {
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...(o.host !== undefined ? { host: o.host } : {}),
+  });
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
+  try {
+    server = await serve(node);
+    const info = { url: server.url, address: node.key.address, dataDir: node.config.dataDir, keyCreated: node.keyCreated };
+    if (ctx.json) printJson(ctx, info);
+    else {
+      print(ctx, `Plumb node listening on ${server.url}`);
+      print(ctx, `  address   ${info.address}${node.keyCreated ? ' (new key)' : ''}`);
+      print(ctx, `  data dir  ${info.dataDir}`);
+      print(ctx, `  api docs  ${server.url}/openapi.json`);
+    }
+    await new Promise<void>((resolve) => {
+      if (o.signal?.aborted) return resolve();
+      o.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    if (!ctx.json) print(ctx, 'stopping');
+  } finally {
+    await server?.close();
+    await node.stop();
+  }
+}
+
+export async function nodeInfo(ctx: CommandContext): Promise<void> {
+  const session = await openSession(ctx);
+  try {
+    const info = await getNodeInfo(session.client);
+    if (ctx.json) return printJson(ctx, info);
+    print(ctx, `address   ${info.address}`);
+    print(ctx, `version   plumb ${info.version}, onnxruntime ${info.runtime.onnxruntime}, node ${info.runtime.node}`);
+    print(ctx, `models    ${info.counts.repositories} repositories, ${info.counts.versions} versions, ${info.counts.files} files`);
+    print(ctx, `receipts  ${info.counts.receipts}`);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,51 @@
+/** `plumb verify receipt.json [--reexecute]` */
+import { resolve } from 'node:path';
+import { PlumbError } from '../../core/errors.ts';
+import { type Check, parseReceipt, verifyReceipt } from '../../core/receipt.ts';
+import { pullModel } from '../../sdk/actions/pullModel.ts';
+import { createClient } from '../../sdk/client.ts';
+import { reexecute } from '../../node/reexecute.ts';
+import { type CommandContext, print, printJson, startLocalNode } from '../context.ts';
+import { readJson } from '../read-inputs.ts';
+
+export class VerificationFailed extends PlumbError {
+  override name = 'VerificationFailed';
+}
+
+/**
+ * Verify offline: structure, hashes, signature. With `reexecute`, run the model on this
+ * machine (from the local data directory; fetched by CID from `--node` if missing) and compare.
+ * Throws when the receipt does not verify, so the command exits non-zero.
+ */
+export async function verify(ctx: CommandContext, { file, reexecute: again }: { file: string; reexecute: boolean }): Promise<void> {
+  const json = await readJson(resolve(ctx.cwd, file));
+  const result = verifyReceipt(json);
+  if (again && result.valid) result.checks.push(await reexecuteLocally(ctx, json));
+  const failed = result.checks.find((c) => !c.ok);
+  if (ctx.json) printJson(ctx, { ...result, valid: !failed, ...(failed ? { reason: failed.message } : {}) });
+  else for (const c of result.checks) print(ctx, `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.message}`);
+  if (failed) throw new VerificationFailed('INVALID_RECEIPT', `receipt does not verify: ${failed.message}`);
+  if (!ctx.json) print(ctx, 'receipt verified');
+}
+
+async function reexecuteLocally(ctx: CommandContext, json: unknown): Promise<Check> {
+  const receipt = parseReceipt(json);
+  const node = await startLocalNode(ctx);
+  try {
+    if (!node.hub.meta.getFile(receipt.modelCid)) {
+      if (!ctx.node)
+        throw new PlumbError('MODEL_NOT_FOUND', `model ${receipt.modelCid} is not in the local data directory`, {
+          metaMessages: ['Pass --node URL to fetch it by CID (its bytes are checked against the CID), or push it here first.'],
+        });
+      const { stream } = await pullModel(createClient({ url: ctx.node }), { cid: receipt.modelCid });
+      const repo = receipt.model?.repo ?? 'fetched/model';
+      const pushed = await node.hub.push(stream, { repo, validate: (bytes) => node.runtime.check(bytes) });
+      if (pushed.cid !== receipt.modelCid)
+        throw new PlumbError('INTEGRITY', `the node sent bytes for ${pushed.cid}, not ${receipt.modelCid}`);
+    }
+    const r = await reexecute(node, receipt);
+    return { check: 'reexecute', ok: r.ok, message: r.message };
+  } finally {
+    await node.stop();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The `plumb` command's entry point: parse argv, run one command function, map errors to one
+ * readable line and an exit code. Only this file calls `process.exit`.
+ */
+import { parseArgs } from 'node:util';
+import { errorMessage, isPlumbError, PlumbError } from '../core/errors.ts';
+import { modes, type Mode } from '../core/receipt.ts';
+import { plumbVersion } from '../node/node.ts';
+import type { CommandContext } from './context.ts';
+import { infer } from './commands/infer.ts';
+import { modelList, modelPull, modelPush, modelShow } from './commands/model.ts';
+import { nodeInfo, nodeStart } from './commands/node.ts';
+import { verify } from './commands/verify.ts';
+
+export const usage = `plumb ${plumbVersion}: host ONNX models, serve inference with receipts anyone can verify
+
+Usage:
+  plumb model push FILE --name OWNER/NAME [--version SEMVER] [--description TEXT]
+  plumb model ls
+  plumb model show OWNER/NAME[@VERSION] | CID
+  plumb model pull CID -o FILE
+  plumb infer OWNER/NAME[@VERSION] | CID --input FILE [--input FILE...] [--out receipt.json]
+                                        [--mode signed] [--nonce 0x...]
+  plumb verify RECEIPT.json [--reexecute]
+  plumb node start [--port N] [--host ADDR]
+  plumb node info
+
+Options for every command:
+  --data-dir DIR   data directory of the in-process node (default $PLUMB_HOME, else ~/.plumb)
+  --node URL       talk to a running node instead (e.g. http://127.0.0.1:7070)
+  --json           machine-readable output
+  -h, --help       this help`;
+
+const options = {
+  'data-dir': { type: 'string' },
+  node: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'string' },
+  name: { type: 'string' },
+  description: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  input: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  mode: { type: 'string' },
+  nonce: { type: 'string' },
+  reexecute: { type: 'boolean', default: false },
+  port: { type: 'string' },
+  host: { type: 'string' },
+} as const;
+
+class UsageError extends PlumbError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+function portOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port: expected 0-65535, got "${value}"`);
+  return n;
+}
+
+export type RunParameters = Omit<CommandContext, 'json' | 'node' | 'dataDir'> & {
+  argv: string[];
+  /** Aborts long-running commands (`node start`). */
+  signal?: AbortSignal;
+};
+
+/** Run the command `argv` names. Resolves to the exit code; never exits the process. */
+export async function run(p: RunParameters): Promise<number> {
+  let ctx: CommandContext | undefined;
+  try {
+    const { values: v, positionals } = parseArgs({ args: p.argv, options, allowPositionals: true, strict: true });
+    const [group, sub, ...rest] = positionals;
+    ctx = { cwd: p.cwd, env: p.env, stdout: p.stdout, stderr: p.stderr, json: v.json, node: v.node, dataDir: v['data-dir'] };
+    if (v.help || group === undefined || group === 'help') {
+      p.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    const mode = v.mode as Mode | undefined;
+    if (mode !== undefined && !modes.includes(mode))
+      throw new UsageError(`--mode: expected one of ${modes.join(', ')}, got "${mode}"`);
+    const command = group === 'model' || group === 'node' ? `${group} ${sub ?? ''}`.trim() : group;
+    const args = group === 'model' || group === 'node' ? rest : [sub, ...rest].filter((a) => a !== undefined);
+    switch (command) {
+      case 'model push':
+        await modelPush(ctx, {
+          file: need(args[0], 'FILE: plumb model push FILE --name OWNER/NAME'),
+          name: need(v.name, '--name OWNER/NAME'),
+          version: v.version,
+          description: v.description,
+        });
+        break;
+      case 'model ls':
+      case 'model list':
+        await modelList(ctx);
+        break;
+      case 'model show':
+        await modelShow(ctx, { ref: need(args[0], 'model: plumb model show OWNER/NAME[@VERSION] | CID') });
+        break;
+      case 'model pull':
+        await modelPull(ctx, { cid: need(args[0], 'CID: plumb model pull CID -o FILE'), out: need(v.output, '-o FILE') });
+        break;
+      case 'infer':
+        await infer(ctx, {
+          model: need(args[0], 'model: plumb infer OWNER/NAME --input FILE'),
+          inputs: v.input ?? [],
+          out: v.out,
+          mode,
+          nonce: v.nonce,
+        });
+        break;
+      case 'verify':
+        await verify(ctx, { file: need(args[0], 'receipt file: plumb verify RECEIPT.json'), reexecute: v.reexecute });
+        break;
+      case 'node start':
+        await nodeStart(ctx, {
+          port: portOf(v.port),
+          host: v.host,
+          ...(p.signal ? { signal: p.signal } : {}),
+        });
+        break;
+      case 'node info':
+        await nodeInfo(ctx);
+        break;
+      default:
+        throw new UsageError(`unknown command "${command}"; run plumb --help`);
+    }
+    return 0;
+  } catch (error) {
+    const usageProblem = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const line = isPlumbError(error) ? error.shortMessage : errorMessage(error);
+    if (ctx?.json && !usageProblem) {
+      const e = isPlumbError(error) ? error : undefined;
+      p.stdout.write(`${JSON.stringify({ error: { code: e?.code ?? 'INTERNAL', message: line, meta: e?.metaMessages ?? [] } })}\n`);
+    }
+    p.stderr.write(`plumb: ${line}\n`);
+    if (isPlumbError(error)) for (const m of error.metaMessages) p.stderr.write(`  ${m}\n`);
+    if (!isPlumbError(error) && !usageProblem && p.env['PLUMB_DEBUG']) p.stderr.write(`${(error as Error).stack}\n`);
+    return usageProblem ? 2 : 1;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Canonical byte encoding of tensors, and the hashes receipts bind.
+ *
+ * Hashing and signing never use JSON text. One tensor encodes as
+ *
+ *   u8   dtype tag (the ONNX TensorProto.DataType code)
+ *   u32  rank
+ *   u64  dim, rank times
+ *   data elements row-major, little-endian; bool as one byte 0/1;
+ *        string as u32 byte length + UTF-8 bytes
+ *
+ * and a named map of tensors (a request's inputs, a result's outputs) as
+ *
+ *   u32  count
+ *   per tensor, names sorted by their UTF-8 bytes:
+ *     u32 name length, name UTF-8, u64 encoded tensor length, encoded tensor
+ *
+ * All integers little-endian. The hash of a map is SHA-256 of its encoding.
+ */
+import { createHash } from 'node:crypto';
+import { type Hex, toHex } from './hash.ts';
+import { onnxDataType, type Tensor, type TensorMap } from './tensor.ts';
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+  return b;
+}
+
+/** The data section of a tensor's encoding, as one or more byte chunks. */
+function dataChunks(t: Tensor): Uint8Array[] {
+  if (t.dtype === 'string') {
+    const parts: Uint8Array[] = [];
+    for (const s of t.data) {
+      const bytes = Buffer.from(s, 'utf8');
+      parts.push(u32(bytes.length), bytes);
+    }
+    return parts;
+  }
+  const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  if (littleEndian || t.data.BYTES_PER_ELEMENT === 1) return [view];
+  // Big-endian host: swap each element's bytes into a copy.
+  const out = new Uint8Array(view);
+  const w = t.data.BYTES_PER_ELEMENT;
+  for (let i = 0; i < out.length; i += w) out.subarray(i, i + w).reverse();
+  return [out];
+}
+
+function headerOf(t: Tensor): Uint8Array {
+  const h = new Uint8Array(5 + 8 * t.shape.length);
+  const dv = new DataView(h.buffer);
+  dv.setUint8(0, onnxDataType[t.dtype]);
+  dv.setUint32(1, t.shape.length, true);
+  t.shape.forEach((d, i) => dv.setBigUint64(5 + 8 * i, BigInt(d), true));
+  return h;
+}
+
+function tensorChunks(t: Tensor): Uint8Array[] {
+  return [headerOf(t), ...dataChunks(t)];
+}
+
+/** The canonical encoding of one tensor. */
+export function encodeTensor(t: Tensor): Uint8Array {
+  return Buffer.concat(tensorChunks(t));
+}
+
+function sortedNames(map: TensorMap): string[] {
+  return Object.keys(map).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+}
+
+/** The canonical encoding of a tensor map, as a sequence of byte chunks (no copy of tensor data). */
+function* mapChunks(map: TensorMap): Generator<Uint8Array> {
+  const names = sortedNames(map);
+  yield u32(names.length);
+  for (const name of names) {
+    const chunks = tensorChunks(map[name]!);
+    const nameBytes = Buffer.from(name, 'utf8');
+    yield u32(nameBytes.length);
+    yield nameBytes;
+    yield u64(chunks.reduce((n, c) => n + c.length, 0));
+    yield* chunks;
+  }
+}
+
+/** SHA-256 of the canonical encoding of a tensor map, 0x-hex. */
+export function hashTensors(map: TensorMap): Hex {
+  const hash = createHash('sha256');
+  for (const chunk of mapChunks(map)) hash.update(chunk);
+  return toHex(hash.digest());
+}
+
+/** The canonical encoding of a tensor map (what `hashTensors` hashes). */
+export function encodeTensors(map: TensorMap): Uint8Array {
+  return Buffer.concat([...mapChunks(map)]);
+}

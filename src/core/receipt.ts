@@ -1,0 +1,204 @@
+/**
+ * Receipts: what a node returns for an inference, and the checks anyone can run on one
+ * without a node. A receipt binds model CID, input hash, output hash, mode, node address,
+ * time and a request nonce under the node's EIP-712 signature (`core/receipt-types.ts`),
+ * so an EVM contract can check it with `ecrecover`.
+ */
+import { z } from 'zod';
+import { cidToBytes } from './cid.ts';
+import { hashTensors } from './encoding.ts';
+import { PlumbError } from './errors.ts';
+import { type Hex, toHex } from './hash.ts';
+import { receiptDigest } from './receipt-types.ts';
+import { recoverAddress } from './secp256k1.ts';
+import { type TensorMap, type TensorMapJson, tensorMapFromJson, tensorMapToJson } from './tensor.ts';
+
+export const modes = ['signed'] as const;
+export type Mode = (typeof modes)[number];
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x followed by 64 hex digits');
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte 0x address');
+const tensorJson = z.object({
+  dtype: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  data: z.array(z.unknown()),
+});
+export const tensorMapJsonSchema = z.record(z.string(), tensorJson);
+
+export const receiptDomainSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  chainId: z.number().int().nonnegative().optional(),
+  verifyingContract: address.optional(),
+});
+export type ReceiptDomain = z.infer<typeof receiptDomainSchema>;
+
+export const receiptSchema = z.object({
+  version: z.literal(1),
+  /** The EIP-712 digest the signature signs; the receipt's identifier. */
+  id: hex32,
+  mode: z.enum(modes),
+  modelCid: z.string().min(1),
+  /** Informational: the name the client asked for (not signed). */
+  model: z.object({ repo: z.string(), version: z.string() }).optional(),
+  inputHash: hex32,
+  outputHash: hex32,
+  inputs: tensorMapJsonSchema.optional(),
+  outputs: tensorMapJsonSchema,
+  node: address,
+  /** Unix time in milliseconds. */
+  timestamp: z.number().int().nonnegative(),
+  nonce: hex32,
+  domain: receiptDomainSchema,
+  evidence: z.object({ signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature') }),
+});
+export type Receipt = z.infer<typeof receiptSchema>;
+
+/** The signed fields (hex strings as 0x-prefixed hex, checked by `receiptSchema`). */
+export type ReceiptFields = {
+  modelCid: string;
+  inputHash: string;
+  outputHash: string;
+  mode: Mode;
+  node: string;
+  timestamp: number;
+  nonce: string;
+};
+
+/** The EIP-712 digest of a receipt's signed fields. */
+export function digestOf(domain: ReceiptDomain, f: ReceiptFields): Uint8Array {
+  return receiptDigest(domain, {
+    modelCid: toHex(cidToBytes(f.modelCid)),
+    inputHash: f.inputHash as Hex,
+    outputHash: f.outputHash as Hex,
+    mode: f.mode,
+    node: f.node as Hex,
+    timestamp: BigInt(f.timestamp),
+    nonce: f.nonce as Hex,
+  });
+}
+
+export type BuildReceiptParameters = {
+  domain: ReceiptDomain;
+  modelCid: string;
+  model?: { repo: string; version: string } | undefined;
+  inputs: TensorMap;
+  outputs: TensorMap;
+  mode: Mode;
+  node: Hex;
+  nonce: Hex;
+  timestamp: number;
+  /** Signs an EIP-712 digest with the node's key. */
+  sign: (digest: Uint8Array) => Hex;
+  /** Include the inputs in the receipt so it can be re-executed (default true). */
+  includeInputs?: boolean;
+};
+
+export function buildReceipt(p: BuildReceiptParameters): Receipt {
+  const fields: ReceiptFields = {
+    modelCid: p.modelCid,
+    inputHash: hashTensors(p.inputs),
+    outputHash: hashTensors(p.outputs),
+    mode: p.mode,
+    node: p.node,
+    timestamp: p.timestamp,
+    nonce: p.nonce,
+  };
+  const digest = digestOf(p.domain, fields);
+  return {
+    version: 1,
+    id: toHex(digest),
+    mode: fields.mode,
+    modelCid: fields.modelCid,
+    ...(p.model ? { model: p.model } : {}),
+    inputHash: fields.inputHash,
+    outputHash: fields.outputHash,
+    ...(p.includeInputs === false ? {} : { inputs: tensorMapToJson(p.inputs) }),
+    outputs: tensorMapToJson(p.outputs),
+    node: fields.node,
+    timestamp: fields.timestamp,
+    nonce: fields.nonce,
+    domain: p.domain,
+    evidence: { signature: p.sign(digest) },
+  };
+}
+
+/** Validate a receipt's structure; throws INVALID_RECEIPT naming the first bad field. */
+export function parseReceipt(json: unknown): Receipt {
+  const result = receiptSchema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.length ? issue.path.join('.') : 'receipt';
+  throw new PlumbError('INVALID_RECEIPT', `malformed receipt: ${path}: ${issue.message}`);
+}
+
+export type Check = { check: string; ok: boolean; message: string };
+export type VerifyReceiptReturnType = {
+  valid: boolean;
+  /** Each check that ran, in order. */
+  checks: Check[];
+  /** The first failed check's message, when invalid. */
+  reason?: string;
+};
+
+/**
+ * Verify a receipt offline: its structure, its model CID, that its inputs and outputs hash to
+ * the signed hashes, and that the signature over the EIP-712 digest is by `receipt.node`.
+ * Never throws for a bad receipt: the result says which check failed and why.
+ */
+export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
+  const checks: Check[] = [];
+  const done = () => {
+    const failed = checks.find((c) => !c.ok);
+    return failed ? { valid: false, checks, reason: failed.message } : { valid: true, checks };
+  };
+  const run = (check: string, fn: () => string) => {
+    try {
+      checks.push({ check, ok: true, message: fn() });
+      return true;
+    } catch (error) {
+      const message = error instanceof PlumbError ? error.shortMessage : String(error);
+      checks.push({ check, ok: false, message });
+      return false;
+    }
+  };
+  let r: Receipt | undefined;
+  if (!run('format', () => ((r = parseReceipt(json)), 'receipt is well-formed'))) return done();
+  const receipt = r!;
+  if (!run('modelCid', () => (cidToBytes(receipt.modelCid), `model CID ${receipt.modelCid} is well-formed`)))
+    return done();
+  const inputs = receipt.inputs;
+  if (inputs)
+    run('inputHash', () => hashCheck('inputs', tensorMapFromJson(inputs, 'inputs'), receipt.inputHash));
+  run('outputHash', () => hashCheck('outputs', tensorMapFromJson(receipt.outputs, 'outputs'), receipt.outputHash));
+  run('signature', () => {
+    const digest = digestOf(receipt.domain, receipt);
+    const idOk = toHex(digest) === receipt.id.toLowerCase();
+    const signer = recoverAddress(digest, receipt.evidence.signature as Hex);
+    if (signer.toLowerCase() !== receipt.node.toLowerCase())
+      throw new PlumbError(
+        'INVALID_RECEIPT',
+        `signature check failed: the signed fields (modelCid, inputHash, outputHash, mode, node, timestamp, nonce, domain) recover signer ${signer}, not node ${receipt.node}`,
+      );
+    if (!idOk) throw new PlumbError('INVALID_RECEIPT', `receipt id ${receipt.id} is not the digest of its fields`);
+    return `signed by node ${receipt.node}`;
+  });
+  return done();
+}
+
+function hashCheck(what: 'inputs' | 'outputs', tensors: TensorMap, claimed: string): string {
+  const actual = hashTensors(tensors);
+  if (actual !== claimed.toLowerCase())
+    throw new PlumbError('INVALID_RECEIPT', `${what} hash mismatch: the ${what} hash to ${actual}, the receipt signs ${claimed}`);
+  return `${what} hash to the signed ${what === 'inputs' ? 'inputHash' : 'outputHash'}`;
+}
+
+/** The receipt's outputs as tensors. */
+export function receiptOutputs(receipt: Receipt): TensorMap {
+  return tensorMapFromJson(receipt.outputs as TensorMapJson, 'outputs');
+}
+
+export function randomNonce(): Hex {
+  return toHex(crypto.getRandomValues(new Uint8Array(32)));
+}
+

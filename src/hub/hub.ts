@@ -1,0 +1,103 @@
+/**
+ * The model hub: content-addressed model files (BlobStore) plus their manifests, repositories
+ * and versions (MetadataStore). A push either lands whole (blob, file row, version) or leaves
+ * nothing behind.
+ */
+import { PlumbError } from '../core/errors.ts';
+import type { Manifest } from '../core/manifest.ts';
+import { extractManifest } from '../core/onnx/manifest.ts';
+import { checkRepoName, checkVersion, nextPatch, parseModelRef } from '../core/refs.ts';
+import { BlobStore } from './blob-store.ts';
+import { MetadataStore, type ModelFile, type RepositoryRecord, type VersionRecord } from './metadata.ts';
+
+export type PushModelOptions = {
+  repo: string;
+  /** Semver; default 1.0.0 for a new repository, else the next patch after the latest. */
+  version?: string | undefined;
+  description?: string | undefined;
+  maxBytes?: number | undefined;
+  onProgress?: ((bytes: number) => void) | undefined;
+  /** Extra check of the model bytes before anything is recorded (e.g. the runtime loads it). */
+  validate?: ((bytes: Uint8Array, manifest: Manifest) => Promise<void>) | undefined;
+};
+
+export type PushModelResult = { cid: string; size: number; repo: string; version: string; manifest: Manifest };
+
+export type ResolvedModel = { cid: string; file: ModelFile; version: VersionRecord | undefined };
+
+export class ModelHub {
+  readonly blobs: BlobStore;
+  readonly meta: MetadataStore;
+
+  constructor(components: { blobs: BlobStore; meta: MetadataStore }) {
+    this.blobs = components.blobs;
+    this.meta = components.meta;
+  }
+
+  async push(source: AsyncIterable<Uint8Array> | Uint8Array, opts: PushModelOptions): Promise<PushModelResult> {
+    const repo = checkRepoName(opts.repo);
+    if (opts.version !== undefined) checkVersion(opts.version);
+    const { cid, size } = await this.blobs.put(source, {
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    const known = this.meta.getFile(cid);
+    try {
+      let manifest = known?.manifest;
+      if (!manifest) {
+        if (size === 0) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
+        const bytes = await this.blobs.get(cid);
+        manifest = extractManifest(bytes);
+        await opts.validate?.(bytes, manifest);
+      }
+      const m = manifest;
+      const record = this.meta.transaction(() => {
+        const latest = this.meta.listVersions(repo)[0];
+        const version = opts.version ?? (latest ? nextPatch(latest.version) : '1.0.0');
+        this.meta.putFile({ cid, size, manifest: m });
+        return this.meta.addVersion({ repo, version, cid, description: opts.description ?? '' });
+      });
+      return { cid, size, repo, version: record.version, manifest: m };
+    } catch (error) {
+      // Nothing half-written: a blob no file row refers to goes.
+      if (!known && !this.meta.getFile(cid)) await this.blobs.delete(cid).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Resolve `owner/name`, `owner/name@version` or a CID to a stored model file. */
+  resolve(ref: string): ResolvedModel {
+    const parsed = parseModelRef(ref);
+    if (parsed.kind === 'cid') {
+      const file = this.meta.getFile(parsed.cid);
+      if (!file) throw new PlumbError('MODEL_NOT_FOUND', `no model with CID ${parsed.cid} on this node`);
+      return { cid: parsed.cid, file, version: this.meta.versionsOf(parsed.cid)[0] };
+    }
+    const versions = this.meta.listVersions(parsed.repo);
+    if (versions.length === 0)
+      throw new PlumbError('MODEL_NOT_FOUND', `no model named ${parsed.repo} on this node`, {
+        metaMessages: ['List models with `plumb model ls`.'],
+      });
+    const version = parsed.version === undefined ? versions[0] : versions.find((v) => v.version === parsed.version);
+    if (!version)
+      throw new PlumbError('MODEL_NOT_FOUND', `${parsed.repo} has no version ${parsed.version}`, {
+        metaMessages: [`Versions: ${versions.map((v) => v.version).join(', ')}`],
+      });
+    return { cid: version.cid, file: this.meta.getFile(version.cid)!, version };
+  }
+
+  listRepositories(): RepositoryRecord[] {
+    return this.meta.listRepositories();
+  }
+
+  getRepository(name: string): RepositoryRecord {
+    const repo = this.meta.getRepository(checkRepoName(name));
+    if (!repo) throw new PlumbError('MODEL_NOT_FOUND', `no model named ${name} on this node`);
+    return repo;
+  }
+
+  /** The model file's bytes, re-checked against its CID. */
+  read(cid: string): Promise<Uint8Array> {
+    return this.blobs.get(cid);
+  }
+}

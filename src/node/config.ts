@@ -1,0 +1,42 @@
+/**
+ * Node configuration, validated once where it enters (CLI flags, environment, defaults).
+ */
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { PlumbError } from '../core/errors.ts';
+
+export const nodeConfigSchema = z.object({
+  /** Where keys, blobs and the metadata database live. */
+  dataDir: z.string().min(1),
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(7070),
+  /** Largest model upload accepted, in bytes. */
+  maxUploadBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  /** Most model sessions kept loaded. */
+  maxSessions: z.number().int().positive().default(16),
+  /** onnxruntime threads per operator; undefined leaves onnxruntime's default. */
+  intraOpThreads: z.number().int().positive().optional(),
+});
+
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
+
+/** `--data-dir`, else `$PLUMB_HOME`, else `~/.plumb`; relative paths from `cwd`. */
+export function resolveDataDir(options: { dataDir?: string | undefined; cwd?: string; env?: NodeJS.ProcessEnv }): string {
+  const env = options.env ?? process.env;
+  const dir = options.dataDir ?? env['PLUMB_HOME'] ?? resolve(homedir(), '.plumb');
+  return resolve(options.cwd ?? process.cwd(), dir);
+}
+
+export function parseNodeConfig(input: NodeConfigInput): NodeConfig {
+  const result = nodeConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new PlumbError('INVALID_ARGUMENT', `invalid node config: ${issue.path.join('.')}: ${issue.message}`);
+}

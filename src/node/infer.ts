@@ -1,0 +1,54 @@
+/**
+ * Run an inference and sign its receipt: resolve the model, check the inputs against its
+ * manifest, run it, hash inputs and outputs, sign, and record the receipt.
+ */
+import { PlumbError } from '../core/errors.ts';
+import type { Hex } from '../core/hash.ts';
+import { isHex } from '../core/hash.ts';
+import { checkInputs, parseInputs } from '../core/inputs.ts';
+import { buildReceipt, type Mode, modes, randomNonce, type Receipt } from '../core/receipt.ts';
+import type { TensorMap } from '../core/tensor.ts';
+import type { PlumbNode } from './node.ts';
+
+export type InferParameters = {
+  /** `owner/name`, `owner/name@version` or a CID. */
+  model: string;
+  /** Plumb tensor map or ezkl input.json form (JSON), or already-parsed tensors. */
+  inputs: unknown;
+  mode?: Mode | undefined;
+  /** 32-byte hex; random when omitted. */
+  nonce?: string | undefined;
+};
+
+/** `json` is the receipt as stored, so callers need not serialize it again. */
+export type InferReturnType = { receipt: Receipt; outputs: TensorMap; json: string };
+
+export async function infer(node: PlumbNode, p: InferParameters): Promise<InferReturnType> {
+  const mode = p.mode ?? 'signed';
+  if (!modes.includes(mode))
+    throw new PlumbError('INVALID_ARGUMENT', `mode "${mode}" is not available on this node`, {
+      metaMessages: [`Available: ${modes.join(', ')}`],
+    });
+  if (p.nonce !== undefined && !isHex(p.nonce, 32))
+    throw new PlumbError('INVALID_ARGUMENT', 'nonce: expected 0x followed by 64 hex digits');
+  const { cid, file, version } = node.hub.resolve(p.model);
+  const inputs = parseInputs(p.inputs, file.manifest.inputs);
+  checkInputs(file.manifest.inputs, inputs);
+  const outputs = await node.runtime.run(cid, () => node.hub.read(cid), inputs);
+  const key = node.key;
+  const receipt = buildReceipt({
+    domain: node.domain,
+    modelCid: cid,
+    model: version ? { repo: version.repo, version: version.version } : undefined,
+    inputs,
+    outputs,
+    mode,
+    node: key.address,
+    nonce: (p.nonce as Hex | undefined) ?? randomNonce(),
+    timestamp: Date.now(),
+    sign: key.sign,
+  });
+  const json = JSON.stringify(receipt);
+  node.hub.meta.putReceipt({ id: receipt.id, modelCid: cid, createdAt: receipt.timestamp, body: json });
+  return { receipt, outputs, json };
+}

@@ -1,0 +1,85 @@
+/**
+ * The Plumb node: wires the hub, the runtime and the node's key, and owns their lifecycle.
+ * Nothing starts in the constructor; `start()` opens stores in order and `stop()` closes
+ * them in reverse, leaving no timers, handles or sessions behind.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PlumbError } from '../core/errors.ts';
+import type { Hex } from '../core/hash.ts';
+import type { ReceiptDomain } from '../core/receipt.ts';
+import { defaultReceiptDomain } from '../core/receipt-types.ts';
+import { signDigest } from '../core/secp256k1.ts';
+import { BlobStore } from '../hub/blob-store.ts';
+import { ModelHub } from '../hub/hub.ts';
+import { MetadataStore } from '../hub/metadata.ts';
+import { OnnxRuntime } from '../runtime/onnx/onnx-runtime.ts';
+import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from './config.ts';
+import { loadOrCreateNodeKey } from './keystore.ts';
+
+export const plumbVersion = '0.1.0';
+
+export type NodeKey = { address: Hex; sign: (digest: Uint8Array) => Hex };
+
+export class PlumbNode {
+  readonly config: NodeConfig;
+  readonly hub: ModelHub;
+  readonly runtime: OnnxRuntime;
+  readonly domain: ReceiptDomain = defaultReceiptDomain;
+  readonly startedAt = new Date();
+  #key: NodeKey | undefined;
+  #keyCreated = false;
+  #running = false;
+
+  constructor(config: NodeConfigInput) {
+    this.config = parseNodeConfig(config);
+    const dir = this.config.dataDir;
+    this.hub = new ModelHub({
+      blobs: new BlobStore({ dir: join(dir, 'blobs') }),
+      meta: new MetadataStore({ path: join(dir, 'plumb.db') }),
+    });
+    this.runtime = new OnnxRuntime({
+      maxSessions: this.config.maxSessions,
+      intraOpThreads: this.config.intraOpThreads,
+    });
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** The node's signing identity; available once started. */
+  get key(): NodeKey {
+    if (!this.#key) throw new PlumbError('UNAVAILABLE', 'the node is not started');
+    return this.#key;
+  }
+
+  /** True when this start generated the node's key. */
+  get keyCreated(): boolean {
+    return this.#keyCreated;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await mkdir(this.config.dataDir, { recursive: true, mode: 0o700 });
+    const { privateKey, address, created } = await loadOrCreateNodeKey(this.config.dataDir);
+    this.#key = { address, sign: (digest) => signDigest(digest, privateKey) };
+    this.#keyCreated = created;
+    await this.hub.blobs.start();
+    try {
+      this.hub.meta.start();
+    } catch (error) {
+      await this.hub.blobs.stop();
+      throw new PlumbError('UNAVAILABLE', `cannot open the metadata store in ${this.config.dataDir}`, { cause: error });
+    }
+    this.#running = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    await this.runtime.stop();
+    this.hub.meta.stop();
+    await this.hub.blobs.stop();
+  }
+}

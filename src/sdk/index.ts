@@ -1,0 +1,22 @@
+/**
+ * Plumb SDK: a client for a Plumb node's HTTP API, and offline receipt verification.
+ *
+ *   import { createClient, infer, verifyReceipt } from 'plumb/sdk'
+ *   const client = createClient({ url: 'http://127.0.0.1:7070' })
+ *   const receipt = await infer(client, { model: 'acme/mlp', inputs })
+ *   verifyReceipt(receipt) // { valid: true, checks: [...] }
+ */
+export { getModel } from './actions/getModel.ts';
+export { getNodeInfo } from './actions/getNodeInfo.ts';
+export { getReceipt, listReceipts } from './actions/getReceipt.ts';
+export { infer } from './actions/infer.ts';
+export { listModels } from './actions/listModels.ts';
+export { pullModel } from './actions/pullModel.ts';
+export { pushModel } from './actions/pushModel.ts';
+export { verifyOnNode } from './actions/verifyOnNode.ts';
+export { type Client, createClient, http, inProcess, type Transport } from './client.ts';
+export type * from './types.ts';
+export { type ErrorCode, isPlumbError, PlumbError } from '../core/errors.ts';
+export { type Receipt, verifyReceipt } from '../core/receipt.ts';
+export { hashTensors } from '../core/encoding.ts';
+export { tensorFromJson, tensorToJson, type Tensor, type TensorJson } from '../core/tensor.ts';

@@ -1,0 +1,26 @@
+/** Shapes of the node API's responses, as the SDK returns them. */
+import type { Manifest } from '../core/manifest.ts';
+import type { VerifyReceiptReturnType } from '../core/receipt.ts';
+
+export type Version = { repo: string; version: string; cid: string; description: string; createdAt: number };
+export type Repository = {
+  name: string;
+  description: string;
+  createdAt: number;
+  latest?: string;
+  versions: string[];
+};
+export type ModelFile = { cid: string; size: number; manifest: Manifest; createdAt: number; versions: Version[] };
+export type PushResult = { cid: string; size: number; repo: string; version: string; manifest: Manifest };
+export type ReceiptSummary = { id: string; modelCid: string; createdAt: number };
+export type VerifyResult = VerifyReceiptReturnType;
+export type NodeInfo = {
+  name: 'plumb';
+  version: string;
+  address: string;
+  modes: string[];
+  runtime: { onnxruntime: string; node: string; sessionsLoaded: number };
+  counts: { files: number; repositories: number; versions: number; receipts: number };
+  limits: { maxUploadBytes: number };
+  startedAt: string;
+};
