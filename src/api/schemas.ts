@@ -107,7 +107,7 @@ export const InferRequestSchema = z
   })
   .openapi('InferRequest');
 
-export const ReceiptSchema = receiptSchema.openapi('Receipt');
+export const ReceiptSchema = receiptSchema.meta({ id: 'Receipt' });
 
 export const VerifyRequestSchema = z
   .object({

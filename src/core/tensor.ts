@@ -204,7 +204,7 @@ function parseBigIntValue(v: unknown, path: string, signed: boolean): bigint {
 /** Flatten nested arrays row-major, checking they match `shape`. */
 function flatten(data: unknown[], shape: readonly number[], path: string): unknown[] {
   const total = elementCount(shape);
-  if (data.length === total && (total === 0 || !Array.isArray(data[0]))) return data;
+  if (data.length === 0 || !Array.isArray(data[0])) return data; // flat: the caller checks the count
   if (shape.length === 0) throw invalid(path, `expected 1 value for a scalar, got ${data.length}`);
   const out: unknown[] = [];
   const walk = (node: unknown, depth: number, at: string): void => {

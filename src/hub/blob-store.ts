@@ -289,13 +289,15 @@ export class BlobStore {
     }
     try {
       const { size } = await fh.stat();
-      const out = new Uint8Array(size);
+      // Every byte is overwritten by the reads below (or the blob is reported corrupt).
+      const buffer = Buffer.allocUnsafeSlow(size);
+      const out = new Uint8Array(buffer.buffer, buffer.byteOffset, size);
       const builder = createCidBuilder();
       // Hash each piece while the next one is being read.
       let position = 0;
       let hashed = 0;
       while (position < size) {
-        const reading = fh.read(out, position, Math.min(writeSize, size - position), position);
+        const reading = fh.read(out, position, Math.min(readSize, size - position), position);
         builder.update(out.subarray(hashed, position));
         hashed = position;
         const { bytesRead } = await reading;
@@ -305,7 +307,7 @@ export class BlobStore {
       builder.update(out.subarray(hashed, position));
       const actual = builder.digest().cid;
       if (actual !== cid) throw corrupt(cid, actual);
-      return out;
+      return position === size ? out : out.subarray(0, position);
     } finally {
       await fh.close();
     }

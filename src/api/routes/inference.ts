@@ -71,7 +71,11 @@ const verifyRoute = createRoute({
   summary: 'Verify a receipt (hashes and signature; optionally re-execute)',
   middleware: [limit] as const,
   request: { body: { required: true, content: { 'application/json': { schema: VerifyRequestSchema } } } },
-  responses: { 200: json(VerifyResultSchema, 'The checks and the verdict'), 400: errorResponses[400] },
+  responses: {
+    200: json(VerifyResultSchema, 'The checks and the verdict'),
+    400: errorResponses[400],
+    422: errorResponses[422],
+  },
 });
 
 const jsonHeaders = { 'content-type': 'application/json' };
@@ -96,10 +100,11 @@ export function inferenceRoutes(app: OpenAPIHono, node: PlumbNode): void {
   });
 
   app.openapi(verifyRoute, async (c) => {
-    const { receipt, reexecute: again } = c.req.valid('json');
+    const { receipt: json, reexecute: again } = c.req.valid('json');
+    const receipt = parseReceipt(json); // malformed: 422 problem; well-formed but false: valid=false
     const result = verifyReceipt(receipt);
     if (again && result.valid) {
-      const r = await reexecute(node, parseReceipt(receipt));
+      const r = await reexecute(node, receipt);
       result.checks.push({ check: 'reexecute', ok: r.ok, message: r.message });
       if (!r.ok) Object.assign(result, { valid: false, reason: r.message });
     }

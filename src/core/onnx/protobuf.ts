@@ -220,7 +220,7 @@ export class ProtoReader {
   }
 
   /** Start reading an embedded message; returns the token to pass to `leave`. */
-  enter(context: string, maxDepth = 64): [number, string] {
+  enter(context: string, maxDepth = 100): [number, string] {
     const n = this.length();
     if (this.depth >= maxDepth) throw this.fail(`messages nested deeper than ${maxDepth} levels`);
     const saved: [number, string] = [this.end, this.context];
@@ -249,8 +249,10 @@ export class ProtoReader {
       case Wire.i32:
         this.need(4);
         break;
-      default:
-        this.pos += this.length();
+      default: {
+        const n = this.length(); // (not `this.pos += this.length()`: that reads pos first)
+        this.pos += n;
+      }
     }
     return this.buf.subarray(this.tagStart, this.pos);
   }

@@ -64,48 +64,46 @@ export function tensorFromProto(t: TensorProto, code: ErrorCode = 'INVALID_INPUT
   }
   if (!Number.isSafeInteger(n)) throw fail(`dims [${t.dims.join(', ')}] are too large`);
   const shape = `dims [${t.dims.join(', ')}]`;
-  const checkCount = (count: number, field: string) => {
+
+  // Check the data fits before allocating anything (dims come from the file).
+  if (dtype === 'string' && t.rawData?.length)
+    throw fail('string tensors must use string_data, not raw_data');
+  if (t.rawData !== undefined && dtype !== 'string') {
+    if (t.rawData.length !== n * dtypeSize[dtype])
+      throw fail(`raw_data has ${t.rawData.length} bytes, ${shape} of ${dtype} need ${n * dtypeSize[dtype]}`);
+  } else {
+    const [field, count] = typedSource(t, dtype);
     if (count !== n) throw fail(`${field} has ${count} values, ${shape} need ${n}`);
-  };
+  }
 
   if (dtype === 'string') {
-    if (t.rawData?.length) throw fail('string tensors must use string_data, not raw_data');
-    const strings = t.stringData ?? [];
-    checkCount(strings.length, 'string_data');
     const out = allocTensor('string', t.dims);
+    const strings = t.stringData ?? [];
     for (let i = 0; i < n; i++) out.data[i] = utf8.decode(strings[i]);
     return out;
   }
-
   const out = allocTensor(dtype, t.dims) as Exclude<Tensor, { dtype: 'string' }>;
   if (t.rawData !== undefined) {
-    const size = dtypeSize[dtype];
-    if (t.rawData.length !== n * size)
-      throw fail(`raw_data has ${t.rawData.length} bytes, ${shape} of ${dtype} need ${n * size}`);
     const bytes = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
     bytes.set(t.rawData);
-    if (!littleEndian && size > 1) swapBytes(bytes, size);
+    if (!littleEndian && dtypeSize[dtype] > 1) swapBytes(bytes, dtypeSize[dtype]);
     if (out.dtype === 'bool') for (let i = 0; i < n; i++) out.data[i] = out.data[i] ? 1 : 0;
     return out;
   }
 
   switch (out.dtype) {
     case 'float32':
-      checkCount(t.floatData?.length ?? 0, 'float_data');
       if (t.floatData) out.data.set(t.floatData);
       break;
     case 'float64':
-      checkCount(t.doubleData?.length ?? 0, 'double_data');
       if (t.doubleData) out.data.set(t.doubleData);
       break;
     case 'int64':
-      checkCount(t.int64Data?.length ?? 0, 'int64_data');
       if (t.int64Data) out.data.set(t.int64Data);
       break;
     case 'uint32':
     case 'uint64': {
       const values = t.uint64Data ?? [];
-      checkCount(values.length, 'uint64_data');
       const max = out.dtype === 'uint32' ? 0xffffffffn : 0xffffffffffffffffn;
       values.forEach((v, i) => {
         if (v > max) throw fail(`uint64_data[${i}] = ${v} is out of range for ${dtype}`);
@@ -116,7 +114,6 @@ export function tensorFromProto(t: TensorProto, code: ErrorCode = 'INVALID_INPUT
     }
     default: {
       const values = t.int32Data ?? [];
-      checkCount(values.length, 'int32_data');
       const [lo, hi] = int32DataRange[out.dtype]!;
       const data = out.data as Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array;
       for (let i = 0; i < n; i++) {
@@ -127,6 +124,25 @@ export function tensorFromProto(t: TensorProto, code: ErrorCode = 'INVALID_INPUT
     }
   }
   return out;
+}
+
+/** The typed field a dtype's values live in when there is no raw_data, and its length. */
+function typedSource(t: TensorProto, dtype: DType): [string, number] {
+  switch (dtype) {
+    case 'float32':
+      return ['float_data', t.floatData?.length ?? 0];
+    case 'float64':
+      return ['double_data', t.doubleData?.length ?? 0];
+    case 'int64':
+      return ['int64_data', t.int64Data?.length ?? 0];
+    case 'uint32':
+    case 'uint64':
+      return ['uint64_data', t.uint64Data?.length ?? 0];
+    case 'string':
+      return ['string_data', t.stringData?.length ?? 0];
+    default:
+      return ['int32_data', t.int32Data?.length ?? 0];
+  }
 }
 
 function swapBytes(bytes: Uint8Array, size: number): void {

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { encodeTensor, encodeTensors, hashTensors } from './encoding.ts';
+import { tensorFromJson } from './tensor.ts';
+
+test('a tensor encodes as dtype tag, rank, u64 dims, little-endian data', () => {
+  const t = tensorFromJson({ dtype: 'int16', shape: [2], data: [1, -2] });
+  assert.equal(Buffer.from(encodeTensor(t)).toString('hex'), `05${'01000000'}${'0200000000000000'}0100feff`);
+  const s = tensorFromJson({ dtype: 'string', shape: [1], data: ['hé'] });
+  assert.equal(Buffer.from(encodeTensor(s)).toString('hex'), `08010000000100000000000000${'03000000'}68c3a9`);
+});
+
+test('map hash is SHA-256 of the encoding and ignores key order', () => {
+  const a = tensorFromJson({ dtype: 'float32', shape: [1], data: [1] });
+  const b = tensorFromJson({ dtype: 'bool', shape: [2], data: [true, false] });
+  const h1 = hashTensors({ a, b });
+  assert.equal(h1, hashTensors({ b, a }));
+  assert.equal(h1, `0x${createHash('sha256').update(encodeTensors({ a, b })).digest('hex')}`);
+});
+
+test('any change of name, dtype, shape or value changes the hash', () => {
+  const base = hashTensors({ x: tensorFromJson({ dtype: 'float32', shape: [2], data: [1, 2] }) });
+  const variants = [
+    { y: tensorFromJson({ dtype: 'float32', shape: [2], data: [1, 2] }) },
+    { x: tensorFromJson({ dtype: 'float64', shape: [2], data: [1, 2] }) },
+    { x: tensorFromJson({ dtype: 'float32', shape: [1, 2], data: [1, 2] }) },
+    { x: tensorFromJson({ dtype: 'float32', shape: [2], data: [1, 2.0000002] }) },
+  ];
+  for (const v of variants) assert.notEqual(hashTensors(v), base);
+});
