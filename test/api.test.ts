@@ -28,7 +28,11 @@ const call = async (path: string, init?: RequestInit): Promise<Response> => t.ap
 const postJson = (path: string, body: unknown) =>
   call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const push = (bytes: Uint8Array, query: string) =>
-  call(`/v1/models?${query}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+  call(`/v1/models?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
 
 async function problem(response: Response, status: number, code: string, pattern: RegExp) {
   assert.equal(response.status, status, await response.clone().text());
@@ -52,7 +56,11 @@ describe('models', () => {
   test('push answers the CID, version and the manifest read from the file', async () => {
     const res = await push(mlp.bytes, 'repo=acme/mlp&description=tiny');
     assert.equal(res.status, 201);
-    const body = (await res.json()) as { cid: string; version: string; manifest: { inputs: unknown; ops: string[] } };
+    const body = (await res.json()) as {
+      cid: string;
+      version: string;
+      manifest: { inputs: unknown; ops: string[] };
+    };
     assert.equal(body.cid, cidOf(mlp.bytes));
     assert.equal(body.version, '1.0.0');
     assert.deepEqual(body.manifest.inputs, [{ name: 'input', dtype: 'float32', shape: ['batch', 4] }]);
@@ -64,7 +72,9 @@ describe('models', () => {
 
   test('list, repository, version and file by CID agree', async () => {
     const cid = cidOf(mlp.bytes);
-    const list = (await (await call('/v1/models')).json()) as { repositories: { name: string; latest: string }[] };
+    const list = (await (await call('/v1/models')).json()) as {
+      repositories: { name: string; latest: string }[];
+    };
     assert.deepEqual(
       list.repositories.map((r) => [r.name, r.latest]),
       [['acme/mlp', '1.0.1']],
@@ -92,9 +102,13 @@ describe('inference', () => {
   test('infer answers outputs equal to a reference forward pass, in a receipt that verifies', async () => {
     const res = await postJson('/v1/infer', { model: 'acme/mlp@1.0.0', inputs });
     assert.equal(res.status, 200);
-    const receipt = (await res.json()) as { outputs: { output: { data: number[] } }; id: string; node: string };
+    const receipt = (await res.json()) as {
+      outputs: { output: { data: number[] } };
+      id: string;
+      node: string;
+    };
     const expected = mlp.forward(input);
-    receipt.outputs.output.data.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5));
+    for (const [i, v] of receipt.outputs.output.data.entries()) assert.ok(Math.abs(v - expected[i]!) < 1e-5);
     assert.equal(verifyReceipt(receipt).valid, true);
     assert.equal(receipt.node, t.node.key.address);
     const stored = await (await call(`/v1/receipts/${receipt.id}`)).json();
@@ -135,7 +149,10 @@ describe('inference', () => {
     assert.equal(ok.valid, true);
     assert.ok(ok.checks.some((c) => c.check === 'reexecute'));
     receipt.outputs.output.data[0]! += 1;
-    const bad = (await (await postJson('/v1/verify', { receipt })).json()) as { valid: boolean; reason: string };
+    const bad = (await (await postJson('/v1/verify', { receipt })).json()) as {
+      valid: boolean;
+      reason: string;
+    };
     assert.equal(bad.valid, false);
     assert.match(bad.reason, /outputs hash mismatch/);
   });
@@ -145,10 +162,22 @@ describe('bad input gets a 4xx problem and leaves nothing behind', () => {
   const corpusModel = readFileSync(new URL('../../shared/corpus/ezkl/1l_mlp/network.onnx', import.meta.url));
   const random = Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24);
   const cases: [string, () => Promise<Response>, number, string, RegExp][] = [
-    ['truncated ONNX', () => push(corpusModel.subarray(0, 200), 'repo=bad/m'), 422, 'INVALID_MODEL', /ONNX|onnxruntime/],
+    [
+      'truncated ONNX',
+      () => push(corpusModel.subarray(0, 200), 'repo=bad/m'),
+      422,
+      'INVALID_MODEL',
+      /ONNX|onnxruntime/,
+    ],
     ['random bytes', () => push(random, 'repo=bad/m'), 422, 'INVALID_MODEL', /ONNX|onnxruntime/],
     ['empty file', () => push(new Uint8Array(0), 'repo=bad/m'), 422, 'INVALID_MODEL', /empty/],
-    ['over the size limit', () => push(new Uint8Array(maxUploadBytes + 1), 'repo=bad/m'), 413, 'PAYLOAD_TOO_LARGE', /limit/],
+    [
+      'over the size limit',
+      () => push(new Uint8Array(maxUploadBytes + 1), 'repo=bad/m'),
+      413,
+      'PAYLOAD_TOO_LARGE',
+      /limit/,
+    ],
     [
       'over the size limit, streamed without a length',
       () =>
@@ -161,48 +190,105 @@ describe('bad input gets a 4xx problem and leaves nothing behind', () => {
       'PAYLOAD_TOO_LARGE',
       /limit/,
     ],
-    ['bad repository name', () => push(mlp.bytes, 'repo=no-slash'), 400, 'INVALID_ARGUMENT', /repository name/],
+    [
+      'bad repository name',
+      () => push(mlp.bytes, 'repo=no-slash'),
+      400,
+      'INVALID_ARGUMENT',
+      /repository name/,
+    ],
     ['bad version', () => push(mlp.bytes, 'repo=bad/m&version=one'), 400, 'INVALID_ARGUMENT', /semver/],
-    ['unknown model name', () => postJson('/v1/infer', { model: 'nobody/none', inputs }), 404, 'MODEL_NOT_FOUND', /nobody\/none/],
+    [
+      'unknown model name',
+      () => postJson('/v1/infer', { model: 'nobody/none', inputs }),
+      404,
+      'MODEL_NOT_FOUND',
+      /nobody\/none/,
+    ],
     [
       'unknown CID',
-      () => postJson('/v1/infer', { model: 'bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4', inputs }),
+      () =>
+        postJson('/v1/infer', {
+          model: 'bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4',
+          inputs,
+        }),
       404,
       'MODEL_NOT_FOUND',
       /no model with CID/,
     ],
-    ['unknown CID download', () => call('/v1/files/bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4/content'), 404, 'BLOB_NOT_FOUND', /bafkrei/],
-    ['missing input', () => postJson('/v1/infer', { model: 'acme/mlp', inputs: {} }), 422, 'INVALID_INPUT', /missing input "input"/],
+    [
+      'unknown CID download',
+      () => call('/v1/files/bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4/content'),
+      404,
+      'BLOB_NOT_FOUND',
+      /bafkrei/,
+    ],
+    [
+      'missing input',
+      () => postJson('/v1/infer', { model: 'acme/mlp', inputs: {} }),
+      422,
+      'INVALID_INPUT',
+      /missing input "input"/,
+    ],
     [
       'wrong dtype',
-      () => postJson('/v1/infer', { model: 'acme/mlp', inputs: { input: { ...inputs.input, dtype: 'int32', data: [1, 2, 3, 4] } } }),
+      () =>
+        postJson('/v1/infer', {
+          model: 'acme/mlp',
+          inputs: { input: { ...inputs.input, dtype: 'int32', data: [1, 2, 3, 4] } },
+        }),
       422,
       'INVALID_INPUT',
       /dtype int32, the model wants float32/,
     ],
     [
       'wrong shape',
-      () => postJson('/v1/infer', { model: 'acme/mlp', inputs: { input: { dtype: 'float32', shape: [1, 3], data: [1, 2, 3] } } }),
+      () =>
+        postJson('/v1/infer', {
+          model: 'acme/mlp',
+          inputs: { input: { dtype: 'float32', shape: [1, 3], data: [1, 2, 3] } },
+        }),
       422,
       'INVALID_INPUT',
       /differs from the model's \[batch, 4\]/,
     ],
     [
       'non-numeric value',
-      () => postJson('/v1/infer', { model: 'acme/mlp', inputs: { input: { ...inputs.input, data: [1, 'two', 3, 4] } } }),
+      () =>
+        postJson('/v1/infer', {
+          model: 'acme/mlp',
+          inputs: { input: { ...inputs.input, data: [1, 'two', 3, 4] } },
+        }),
       422,
       'INVALID_INPUT',
       /inputs\.input\.data\[1\]: expected a number, got "two"/,
     ],
-    ['malformed receipt', () => postJson('/v1/verify', { receipt: { version: 1, id: 'nope' } }), 422, 'INVALID_RECEIPT', /malformed receipt: id/],
+    [
+      'malformed receipt',
+      () => postJson('/v1/verify', { receipt: { version: 1, id: 'nope' } }),
+      422,
+      'INVALID_RECEIPT',
+      /malformed receipt: id/,
+    ],
     [
       'malformed JSON body',
-      () => call('/v1/infer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' }),
+      () =>
+        call('/v1/infer', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"model":',
+        }),
       400,
       'INVALID_ARGUMENT',
       /JSON/i,
     ],
-    ['bad nonce', () => postJson('/v1/infer', { model: 'acme/mlp', inputs, nonce: '0x12' }), 400, 'INVALID_ARGUMENT', /nonce/],
+    [
+      'bad nonce',
+      () => postJson('/v1/infer', { model: 'acme/mlp', inputs, nonce: '0x12' }),
+      400,
+      'INVALID_ARGUMENT',
+      /nonce/,
+    ],
     ['unknown route', () => call('/v1/nope'), 404, 'NOT_FOUND', /no route GET \/v1\/nope/],
   ];
   for (const [name, send, status, code, pattern] of cases) {
@@ -220,8 +306,19 @@ describe('bad input gets a 4xx problem and leaves nothing behind', () => {
 });
 
 test('openapi.json documents every route from the validating schemas', async () => {
-  const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
-  for (const path of ['/v1/models', '/v1/infer', '/v1/verify', '/v1/files/{cid}/content', '/v1/receipts/{id}', '/health'])
+  const doc = (await (await call('/openapi.json')).json()) as {
+    paths: Record<string, unknown>;
+    components: { schemas: Record<string, unknown> };
+  };
+  for (const path of [
+    '/v1/models',
+    '/v1/infer',
+    '/v1/verify',
+    '/v1/files/{cid}/content',
+    '/v1/receipts/{id}',
+    '/health',
+  ])
     assert.ok(doc.paths[path], path);
-  for (const schema of ['InferRequest', 'Receipt', 'Problem', 'Manifest']) assert.ok(doc.components.schemas[schema], schema);
+  for (const schema of ['InferRequest', 'Receipt', 'Problem', 'Manifest'])
+    assert.ok(doc.components.schemas[schema], schema);
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { serve, type Server } from '../src/api/serve.ts';
+import { type Server, serve } from '../src/api/serve.ts';
 import { run } from '../src/cli/main.ts';
 import { cidOf } from '../src/core/cid.ts';
 import { encodeTensorProto } from '../src/core/onnx/model.ts';
@@ -30,8 +30,16 @@ async function plumb(...argv: string[]): Promise<Result> {
     argv: [...argv, ...(argv.includes('--node') ? [] : ['--data-dir', dataDir])],
     cwd: work,
     env: {},
-    stdout: { write: (s) => void (stdout += s) },
-    stderr: { write: (s) => void (stderr += s) },
+    stdout: {
+      write: (s) => {
+        stdout += s;
+      },
+    },
+    stderr: {
+      write: (s) => {
+        stderr += s;
+      },
+    },
   });
   return { code, stdout, stderr };
 }
@@ -47,7 +55,15 @@ const receiptPath = join(work, 'receipt.json');
 
 describe('local data directory', () => {
   test('model push prints the CID, version and manifest', async () => {
-    const r = await plumb('model', 'push', join(corpus, '1l_mlp/network.onnx'), '--name', 'acme/mlp', '--version', '1.2.0');
+    const r = await plumb(
+      'model',
+      'push',
+      join(corpus, '1l_mlp/network.onnx'),
+      '--name',
+      'acme/mlp',
+      '--version',
+      '1.2.0',
+    );
     assert.equal(r.code, 0, r.stderr);
     const cid = cidOf(readFileSync(join(corpus, '1l_mlp/network.onnx')));
     assert.match(r.stdout, /pushed acme\/mlp@1\.2\.0/);
@@ -57,9 +73,17 @@ describe('local data directory', () => {
   });
 
   test('model ls, show and pull (--json), and the pulled bytes have the CID', async () => {
-    const ls = JSON.parse((await plumb('model', 'ls', '--json')).stdout) as { name: string; latest: string }[];
-    assert.deepEqual(ls.map((r) => [r.name, r.latest]), [['acme/mlp', '1.2.0']]);
-    const show = JSON.parse((await plumb('model', 'show', 'acme/mlp@1.2.0', '--json')).stdout) as { cid: string };
+    const ls = JSON.parse((await plumb('model', 'ls', '--json')).stdout) as {
+      name: string;
+      latest: string;
+    }[];
+    assert.deepEqual(
+      ls.map((r) => [r.name, r.latest]),
+      [['acme/mlp', '1.2.0']],
+    );
+    const show = JSON.parse((await plumb('model', 'show', 'acme/mlp@1.2.0', '--json')).stdout) as {
+      cid: string;
+    };
     const byCid = JSON.parse((await plumb('model', 'show', show.cid, '--json')).stdout) as { cid: string };
     assert.equal(byCid.cid, show.cid);
     const out = join(work, 'pulled.onnx');
@@ -69,7 +93,14 @@ describe('local data directory', () => {
   });
 
   test('infer on an ezkl input.json writes a receipt that verifies, also re-executed', async () => {
-    const r = await plumb('infer', 'acme/mlp', '--input', join(corpus, '1l_mlp/input.json'), '--out', receiptPath);
+    const r = await plumb(
+      'infer',
+      'acme/mlp',
+      '--input',
+      join(corpus, '1l_mlp/input.json'),
+      '--out',
+      receiptPath,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^output: float32 \[1, 4\]/m);
     const v = await plumb('verify', receiptPath, '--reexecute');
@@ -89,7 +120,8 @@ describe('local data directory', () => {
     assert.equal(fromPb.inputHash, fromJson.inputHash);
   });
 
-  const tamper = (name: string, edit: (r: Record<string, any>) => void, pattern: RegExp) =>
+  // biome-ignore lint/suspicious/noExplicitAny: tampering pokes at arbitrary fields of the receipt JSON
+  const tamper = (name: string, edit: (r: any) => void, pattern: RegExp) =>
     test(`verify fails on a tampered ${name}`, async () => {
       const receipt = JSON.parse(readFileSync(receiptPath, 'utf8'));
       edit(receipt);
@@ -100,10 +132,23 @@ describe('local data directory', () => {
   tamper('output value', (r) => (r.outputs.output.data[1] += 0.001), /outputs hash mismatch/);
   tamper('input value', (r) => (r.inputs.input.data[0] = 0), /inputs hash mismatch/);
   tamper('output hash', (r) => (r.outputHash = `0x${'ab'.repeat(32)}`), /outputs hash mismatch/);
-  tamper('model CID', (r) => (r.modelCid = 'bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4'), /signature check failed/);
-  tamper('signature', (r) => (r.evidence.signature = `${r.evidence.signature.slice(0, 10)}${r.evidence.signature[10] === 'a' ? 'b' : 'a'}${r.evidence.signature.slice(11)}`), /signature/);
+  tamper(
+    'model CID',
+    (r) => (r.modelCid = 'bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4'),
+    /signature check failed/,
+  );
+  tamper(
+    'signature',
+    (r) =>
+      (r.evidence.signature = `${r.evidence.signature.slice(0, 10)}${r.evidence.signature[10] === 'a' ? 'b' : 'a'}${r.evidence.signature.slice(11)}`),
+    /signature/,
+  );
   tamper('timestamp', (r) => (r.timestamp += 1), /signature check failed/);
-  tamper('node address', (r) => (r.node = '0x0000000000000000000000000000000000000001'), /signature check failed/);
+  tamper(
+    'node address',
+    (r) => (r.node = '0x0000000000000000000000000000000000000001'),
+    /signature check failed/,
+  );
   tamper('structure', (r) => delete r.evidence, /malformed receipt: evidence/);
 
   test('bad input exits non-zero with one readable line', async () => {
@@ -113,11 +158,23 @@ describe('local data directory', () => {
       return p;
     };
     expectError(await plumb('model', 'push', bad('empty.onnx', ''), '--name', 'x/y'), /the file is empty/);
-    expectError(await plumb('model', 'push', bad('rand.onnx', new Uint8Array(300).fill(0xff)), '--name', 'x/y'), /not a valid ONNX model|onnxruntime/);
+    expectError(
+      await plumb('model', 'push', bad('rand.onnx', new Uint8Array(300).fill(0xff)), '--name', 'x/y'),
+      /not a valid ONNX model|onnxruntime/,
+    );
     expectError(await plumb('model', 'push', join(work, 'missing.onnx'), '--name', 'x/y'), /no such file/);
-    expectError(await plumb('infer', 'acme/nope', '--input', join(corpus, '1l_mlp/input.json')), /no model named acme\/nope/);
-    expectError(await plumb('infer', 'acme/mlp', '--input', bad('bad.json', '{"input_data": [[1, "x", 3]]}')), /input_data\[0\]\.data\[1\]: expected a number/);
-    expectError(await plumb('infer', 'acme/mlp', '--input', bad('short.json', '{"input_data": [[1, 2]]}')), /cannot tell the shape|needs 3/);
+    expectError(
+      await plumb('infer', 'acme/nope', '--input', join(corpus, '1l_mlp/input.json')),
+      /no model named acme\/nope/,
+    );
+    expectError(
+      await plumb('infer', 'acme/mlp', '--input', bad('bad.json', '{"input_data": [[1, "x", 3]]}')),
+      /input_data\[0\]\.data\[1\]: expected a number/,
+    );
+    expectError(
+      await plumb('infer', 'acme/mlp', '--input', bad('short.json', '{"input_data": [[1, 2]]}')),
+      /cannot tell the shape|needs 3/,
+    );
     expectError(await plumb('verify', bad('notjson.json', '{')), /not valid JSON/);
     expectError(await plumb('model', 'pull', 'not-a-cid', '-o', join(work, 'x')), /CID|model reference/);
     expectError(await plumb('infer'), /missing model/, 2);
@@ -144,24 +201,40 @@ describe('against a running node (--node)', () => {
     const mlp = buildMlp({ sizes: [3, 5, 2], seed: 3 });
     const file = join(work, 'remote.onnx');
     writeFileSync(file, mlp.bytes);
-    const push = JSON.parse((await plumb('model', 'push', file, '--name', 'remote/mlp', '--node', server.url, '--json')).stdout) as { cid: string };
+    const push = JSON.parse(
+      (await plumb('model', 'push', file, '--name', 'remote/mlp', '--node', server.url, '--json')).stdout,
+    ) as { cid: string };
     assert.equal(push.cid, cidOf(mlp.bytes));
     const input = join(work, 'remote-input.json');
     writeFileSync(input, JSON.stringify({ input: { dtype: 'float32', shape: [1, 3], data: [1, 2, 3] } }));
     const out = join(work, 'remote-receipt.json');
     const r = await plumb('infer', 'remote/mlp', '--input', input, '--out', out, '--node', server.url);
     assert.equal(r.code, 0, r.stderr);
-    const receipt = JSON.parse(readFileSync(out, 'utf8')) as { node: string; outputs: { output: { data: number[] } } };
+    const receipt = JSON.parse(readFileSync(out, 'utf8')) as {
+      node: string;
+      outputs: { output: { data: number[] } };
+    };
     assert.equal(receipt.node, t.node.key.address);
     const expected = mlp.forward(Float32Array.from([1, 2, 3]));
-    receipt.outputs.output.data.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5));
+    for (const [i, v] of receipt.outputs.output.data.entries()) assert.ok(Math.abs(v - expected[i]!) < 1e-5);
     // Re-execute locally: the model is fetched by CID from the node into the local store.
-    const v = await plumb('verify', out, '--reexecute', '--node', server.url, '--data-dir', join(work, 'verifier'));
+    const v = await plumb(
+      'verify',
+      out,
+      '--reexecute',
+      '--node',
+      server.url,
+      '--data-dir',
+      join(work, 'verifier'),
+    );
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.match(v.stdout, /reexecute: .* outputs match/);
   });
 
   test('an unreachable node is a clear error', async () => {
-    expectError(await plumb('model', 'ls', '--node', 'http://127.0.0.1:9'), /cannot reach the Plumb node at http:\/\/127\.0\.0\.1:9/);
+    expectError(
+      await plumb('model', 'ls', '--node', 'http://127.0.0.1:9'),
+      /cannot reach the Plumb node at http:\/\/127\.0\.0\.1:9/,
+    );
   });
 });

@@ -5,7 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { PlumbError } from '../core/errors.ts';
-import { plumbVersion, type PlumbNode } from '../node/node.ts';
+import { type PlumbNode, plumbVersion } from '../node/node.ts';
 import { problemResponse } from './problem.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { modelRoutes } from './routes/models.ts';

@@ -36,7 +36,11 @@ export const EzklInputSchema = z
   .openapi('EzklInput');
 
 const DimSchema = z.union([z.number().int(), z.string(), z.null()]);
-const TensorInfoSchema = z.object({ name: z.string(), dtype: z.string(), shape: z.array(DimSchema).nullable() });
+const TensorInfoSchema = z.object({
+  name: z.string(),
+  dtype: z.string(),
+  shape: z.array(DimSchema).nullable(),
+});
 
 export const ManifestSchema = z
   .object({
@@ -86,7 +90,13 @@ export const ModelFileSchema = z
   .openapi('ModelFile');
 
 export const PushResultSchema = z
-  .object({ cid: z.string(), size: z.number().int(), repo: z.string(), version: z.string(), manifest: ManifestSchema })
+  .object({
+    cid: z.string(),
+    size: z.number().int(),
+    repo: z.string(),
+    version: z.string(),
+    manifest: ManifestSchema,
+  })
   .openapi('PushResult');
 
 export const PushQuerySchema = z.object({
@@ -97,7 +107,10 @@ export const PushQuerySchema = z.object({
 
 export const InferRequestSchema = z
   .object({
-    model: z.string().min(1).openapi({ example: 'acme/mlp@1.0.0', description: 'owner/name[@version] or a CID' }),
+    model: z
+      .string()
+      .min(1)
+      .openapi({ example: 'acme/mlp@1.0.0', description: 'owner/name[@version] or a CID' }),
     inputs: z.union([z.record(z.string(), TensorSchema), EzklInputSchema]),
     mode: z.enum(modes).optional(),
     nonce: z
@@ -121,7 +134,11 @@ export const VerifyResultSchema = z
   .object({ valid: z.boolean(), checks: z.array(CheckSchema), reason: z.string().optional() })
   .openapi('VerifyResult');
 
-export const ReceiptSummarySchema = z.object({ id: z.string(), modelCid: z.string(), createdAt: z.number().int() });
+export const ReceiptSummarySchema = z.object({
+  id: z.string(),
+  modelCid: z.string(),
+  createdAt: z.number().int(),
+});
 
 export const NodeInfoSchema = z
   .object({

@@ -27,7 +27,9 @@ export function serve(node: PlumbNode): Promise<Server> {
       reject(
         new PlumbError(
           'UNAVAILABLE',
-          error.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use: pick another with --port` : `cannot listen on ${host}:${port}: ${error.message}`,
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is in use: pick another with --port`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
           { cause: error },
         ),
       );

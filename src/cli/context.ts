@@ -36,8 +36,14 @@ export async function openSession(ctx: CommandContext): Promise<Session> {
   };
 }
 
-export async function startLocalNode(ctx: CommandContext, extra: { port?: number; host?: string } = {}): Promise<PlumbNode> {
-  const node = new PlumbNode({ dataDir: resolveDataDir({ dataDir: ctx.dataDir, cwd: ctx.cwd, env: ctx.env }), ...extra });
+export async function startLocalNode(
+  ctx: CommandContext,
+  extra: { port?: number; host?: string } = {},
+): Promise<PlumbNode> {
+  const node = new PlumbNode({
+    dataDir: resolveDataDir({ dataDir: ctx.dataDir, cwd: ctx.cwd, env: ctx.env }),
+    ...extra,
+  });
   await node.start();
   return node;
 }
@@ -51,7 +57,10 @@ export function printJson(ctx: CommandContext, value: unknown): void {
 }
 
 /** A progress line on stderr (TTY only, never in --json mode). Returns an updater and a finisher. */
-export function progress(ctx: CommandContext, label: string): { update(done: number, total?: number): void; end(): void } {
+export function progress(
+  ctx: CommandContext,
+  label: string,
+): { update(done: number, total?: number): void; end(): void } {
   const enabled = !ctx.json && ctx.stderr.isTTY === true;
   let last = 0;
   return {

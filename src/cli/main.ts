@@ -4,13 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { errorMessage, isPlumbError, PlumbError } from '../core/errors.ts';
-import { modes, type Mode } from '../core/receipt.ts';
+import { type Mode, modes } from '../core/receipt.ts';
 import { plumbVersion } from '../node/node.ts';
-import type { CommandContext } from './context.ts';
 import { infer } from './commands/infer.ts';
 import { modelList, modelPull, modelPush, modelShow } from './commands/model.ts';
 import { nodeInfo, nodeStart } from './commands/node.ts';
 import { verify } from './commands/verify.ts';
+import type { CommandContext } from './context.ts';
 
 export const usage = `plumb ${plumbVersion}: host ONNX models, serve inference with receipts anyone can verify
 
@@ -63,7 +63,8 @@ function need<T>(value: T | undefined, what: string): T {
 function portOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port: expected 0-65535, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--port: expected 0-65535, got "${value}"`);
   return n;
 }
 
@@ -77,9 +78,22 @@ export type RunParameters = Omit<CommandContext, 'json' | 'node' | 'dataDir'> & 
 export async function run(p: RunParameters): Promise<number> {
   let ctx: CommandContext | undefined;
   try {
-    const { values: v, positionals } = parseArgs({ args: p.argv, options, allowPositionals: true, strict: true });
+    const { values: v, positionals } = parseArgs({
+      args: p.argv,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     const [group, sub, ...rest] = positionals;
-    ctx = { cwd: p.cwd, env: p.env, stdout: p.stdout, stderr: p.stderr, json: v.json, node: v.node, dataDir: v['data-dir'] };
+    ctx = {
+      cwd: p.cwd,
+      env: p.env,
+      stdout: p.stdout,
+      stderr: p.stderr,
+      json: v.json,
+      node: v.node,
+      dataDir: v['data-dir'],
+    };
     if (v.help || group === undefined || group === 'help') {
       p.stdout.write(`${usage}\n`);
       return 0;
@@ -106,7 +120,10 @@ export async function run(p: RunParameters): Promise<number> {
         await modelShow(ctx, { ref: need(args[0], 'model: plumb model show OWNER/NAME[@VERSION] | CID') });
         break;
       case 'model pull':
-        await modelPull(ctx, { cid: need(args[0], 'CID: plumb model pull CID -o FILE'), out: need(v.output, '-o FILE') });
+        await modelPull(ctx, {
+          cid: need(args[0], 'CID: plumb model pull CID -o FILE'),
+          out: need(v.output, '-o FILE'),
+        });
         break;
       case 'infer':
         await infer(ctx, {
@@ -118,7 +135,10 @@ export async function run(p: RunParameters): Promise<number> {
         });
         break;
       case 'verify':
-        await verify(ctx, { file: need(args[0], 'receipt file: plumb verify RECEIPT.json'), reexecute: v.reexecute });
+        await verify(ctx, {
+          file: need(args[0], 'receipt file: plumb verify RECEIPT.json'),
+          reexecute: v.reexecute,
+        });
         break;
       case 'node start':
         await nodeStart(ctx, {
@@ -135,15 +155,19 @@ export async function run(p: RunParameters): Promise<number> {
     }
     return 0;
   } catch (error) {
-    const usageProblem = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usageProblem =
+      error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const line = isPlumbError(error) ? error.shortMessage : errorMessage(error);
     if (ctx?.json && !usageProblem) {
       const e = isPlumbError(error) ? error : undefined;
-      p.stdout.write(`${JSON.stringify({ error: { code: e?.code ?? 'INTERNAL', message: line, meta: e?.metaMessages ?? [] } })}\n`);
+      p.stdout.write(
+        `${JSON.stringify({ error: { code: e?.code ?? 'INTERNAL', message: line, meta: e?.metaMessages ?? [] } })}\n`,
+      );
     }
     p.stderr.write(`plumb: ${line}\n`);
     if (isPlumbError(error)) for (const m of error.metaMessages) p.stderr.write(`  ${m}\n`);
-    if (!isPlumbError(error) && !usageProblem && p.env['PLUMB_DEBUG']) p.stderr.write(`${(error as Error).stack}\n`);
+    if (!isPlumbError(error) && !usageProblem && p.env['PLUMB_DEBUG'])
+      p.stderr.write(`${(error as Error).stack}\n`);
     return usageProblem ? 2 : 1;
   }
 }

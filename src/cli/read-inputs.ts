@@ -15,14 +15,19 @@ export async function readInputFiles(
   files: string[],
   declared: () => Promise<readonly TensorInfo[]>,
 ): Promise<unknown> {
-  if (files.length === 0) throw new PlumbError('INVALID_ARGUMENT', 'missing --input FILE (a .json or .pb file)');
+  if (files.length === 0)
+    throw new PlumbError('INVALID_ARGUMENT', 'missing --input FILE (a .json or .pb file)');
   const isPb = files.map((f) => extname(f).toLowerCase() === '.pb');
   if (!isPb.some(Boolean)) {
     if (files.length > 1)
-      throw new PlumbError('INVALID_ARGUMENT', 'give one --input .json file (several --input are for .pb tensors)');
+      throw new PlumbError(
+        'INVALID_ARGUMENT',
+        'give one --input .json file (several --input are for .pb tensors)',
+      );
     return readJson(resolve(cwd, files[0]!));
   }
-  if (!isPb.every(Boolean)) throw new PlumbError('INVALID_ARGUMENT', 'do not mix .json and .pb --input files');
+  if (!isPb.every(Boolean))
+    throw new PlumbError('INVALID_ARGUMENT', 'do not mix .json and .pb --input files');
   const inputs = await declared();
   const out: TensorMapJson = {};
   for (const [i, file] of files.entries()) {
@@ -31,10 +36,17 @@ export async function readInputFiles(
     try {
       decoded = decodeNamedTensorProto(bytes);
     } catch (error) {
-      throw new PlumbError('INVALID_INPUT', `${file}: ${(error as PlumbError).shortMessage ?? String(error)}`);
+      throw new PlumbError(
+        'INVALID_INPUT',
+        `${file}: ${(error as PlumbError).shortMessage ?? String(error)}`,
+      );
     }
     const name = decoded.name || inputs[i]?.name;
-    if (!name) throw new PlumbError('INVALID_INPUT', `${file}: tensor has no name and the model has only ${inputs.length} inputs`);
+    if (!name)
+      throw new PlumbError(
+        'INVALID_INPUT',
+        `${file}: tensor has no name and the model has only ${inputs.length} inputs`,
+      );
     out[name] = tensorToJson(decoded.tensor);
   }
   return out;
@@ -45,7 +57,10 @@ export async function readBytes(path: string): Promise<Uint8Array> {
     return await readFile(path);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new PlumbError('INVALID_ARGUMENT', `cannot read ${path}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`);
+    throw new PlumbError(
+      'INVALID_ARGUMENT',
+      `cannot read ${path}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`,
+    );
   }
 }
 

@@ -9,13 +9,35 @@ export type Tolerance = { rtol: number; atol: number };
 /** The ONNX backend test suite's tolerances. */
 export const onnxTolerance: Tolerance = { rtol: 1e-3, atol: 1e-7 };
 
-export type TensorComparison = { ok: true; maxAbsDiff: number } | { ok: false; maxAbsDiff: number; reason: string };
+export type TensorComparison =
+  | { ok: true; maxAbsDiff: number }
+  | { ok: false; maxAbsDiff: number; reason: string };
 
-const exactDtypes = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string']);
+const exactDtypes = new Set([
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
+  'string',
+]);
 
-export function compareTensor(expected: Tensor, actual: Tensor, tol: Tolerance, name = 'tensor'): TensorComparison {
+export function compareTensor(
+  expected: Tensor,
+  actual: Tensor,
+  tol: Tolerance,
+  name = 'tensor',
+): TensorComparison {
   if (expected.dtype !== actual.dtype)
-    return { ok: false, maxAbsDiff: Number.NaN, reason: `${name}: dtype ${actual.dtype}, expected ${expected.dtype}` };
+    return {
+      ok: false,
+      maxAbsDiff: Number.NaN,
+      reason: `${name}: dtype ${actual.dtype}, expected ${expected.dtype}`,
+    };
   if (expected.shape.join() !== actual.shape.join())
     return {
       ok: false,

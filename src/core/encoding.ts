@@ -59,7 +59,7 @@ function headerOf(t: Tensor): Uint8Array {
   const dv = new DataView(h.buffer);
   dv.setUint8(0, onnxDataType[t.dtype]);
   dv.setUint32(1, t.shape.length, true);
-  t.shape.forEach((d, i) => dv.setBigUint64(5 + 8 * i, BigInt(d), true));
+  for (const [i, d] of t.shape.entries()) dv.setBigUint64(5 + 8 * i, BigInt(d), true);
   return h;
 }
 

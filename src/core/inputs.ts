@@ -33,7 +33,9 @@ export function isEzklInput(json: unknown): json is { input_data: unknown } {
 /** Choose a concrete shape for `count` values of a declared input. */
 function resolveShape(info: TensorInfo, count: number, hint: unknown, path: string): number[] {
   const hinted =
-    Array.isArray(hint) && hint.every((d) => Number.isSafeInteger(d) && d >= 0) ? (hint as number[]) : undefined;
+    Array.isArray(hint) && hint.every((d) => Number.isSafeInteger(d) && d >= 0)
+      ? (hint as number[])
+      : undefined;
   const declared = info.shape;
   if (declared === null) {
     if (hinted && elementCount(hinted) === count) return hinted;
@@ -72,7 +74,8 @@ export function tensorsFromEzkl(json: unknown, inputs: readonly TensorInfo[]): T
   const out: TensorMap = {};
   inputs.forEach((info, i) => {
     const path = `input_data[${i}]`;
-    if (!isDType(info.dtype)) throw invalid(`${path}: input ${describeInput(info)} is not a tensor Plumb can carry`);
+    if (!isDType(info.dtype))
+      throw invalid(`${path}: input ${describeInput(info)} is not a tensor Plumb can carry`);
     const values = (data[i] as unknown[]).flat(Number.POSITIVE_INFINITY);
     const shape = resolveShape(info, values.length, shapes[i], path);
     // ezkl writes booleans as 0/1.
@@ -96,7 +99,9 @@ export function checkInputs(declared: readonly TensorInfo[], tensors: TensorMap)
   const names = new Set(declared.map((d) => d.name));
   for (const name of Object.keys(tensors)) {
     if (!names.has(name))
-      throw invalid(`unknown input "${name}"`, [`The model takes: ${declared.map(describeInput).join(', ')}`]);
+      throw invalid(`unknown input "${name}"`, [
+        `The model takes: ${declared.map(describeInput).join(', ')}`,
+      ]);
   }
   const symbols = new Map<string, { size: number; where: string }>();
   for (const info of declared) {

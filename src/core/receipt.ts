@@ -162,15 +162,25 @@ export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
       return false;
     }
   };
-  let r: Receipt | undefined;
-  if (!run('format', () => ((r = parseReceipt(json)), 'receipt is well-formed'))) return done();
-  const receipt = r!;
-  if (!run('modelCid', () => (cidToBytes(receipt.modelCid), `model CID ${receipt.modelCid} is well-formed`)))
+  let receipt: Receipt;
+  try {
+    receipt = parseReceipt(json);
+    checks.push({ check: 'format', ok: true, message: 'receipt is well-formed' });
+  } catch (error) {
+    checks.push({ check: 'format', ok: false, message: (error as PlumbError).shortMessage });
     return done();
+  }
+  const cidOk = run('modelCid', () => {
+    cidToBytes(receipt.modelCid);
+    return `model CID ${receipt.modelCid} is well-formed`;
+  });
+  if (!cidOk) return done();
   const inputs = receipt.inputs;
   if (inputs)
     run('inputHash', () => hashCheck('inputs', tensorMapFromJson(inputs, 'inputs'), receipt.inputHash));
-  run('outputHash', () => hashCheck('outputs', tensorMapFromJson(receipt.outputs, 'outputs'), receipt.outputHash));
+  run('outputHash', () =>
+    hashCheck('outputs', tensorMapFromJson(receipt.outputs, 'outputs'), receipt.outputHash),
+  );
   run('signature', () => {
     const digest = digestOf(receipt.domain, receipt);
     const idOk = toHex(digest) === receipt.id.toLowerCase();
@@ -180,7 +190,8 @@ export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
         'INVALID_RECEIPT',
         `signature check failed: the signed fields (modelCid, inputHash, outputHash, mode, node, timestamp, nonce, domain) recover signer ${signer}, not node ${receipt.node}`,
       );
-    if (!idOk) throw new PlumbError('INVALID_RECEIPT', `receipt id ${receipt.id} is not the digest of its fields`);
+    if (!idOk)
+      throw new PlumbError('INVALID_RECEIPT', `receipt id ${receipt.id} is not the digest of its fields`);
     return `signed by node ${receipt.node}`;
   });
   return done();
@@ -189,7 +200,10 @@ export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
 function hashCheck(what: 'inputs' | 'outputs', tensors: TensorMap, claimed: string): string {
   const actual = hashTensors(tensors);
   if (actual !== claimed.toLowerCase())
-    throw new PlumbError('INVALID_RECEIPT', `${what} hash mismatch: the ${what} hash to ${actual}, the receipt signs ${claimed}`);
+    throw new PlumbError(
+      'INVALID_RECEIPT',
+      `${what} hash mismatch: the ${what} hash to ${actual}, the receipt signs ${claimed}`,
+    );
   return `${what} hash to the signed ${what === 'inputs' ? 'inputHash' : 'outputHash'}`;
 }
 
@@ -201,4 +215,3 @@ export function receiptOutputs(receipt: Receipt): TensorMap {
 export function randomNonce(): Hex {
   return toHex(crypto.getRandomValues(new Uint8Array(32)));
 }
-

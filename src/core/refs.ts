@@ -55,13 +55,16 @@ export function nextPatch(v: string): string {
   return pre.length ? core.join('.') : `${core[0]}.${core[1]}.${core[2] + 1}`;
 }
 
-export type ModelRef = { kind: 'cid'; cid: string } | { kind: 'name'; repo: string; version: string | undefined };
+export type ModelRef =
+  | { kind: 'cid'; cid: string }
+  | { kind: 'name'; repo: string; version: string | undefined };
 
 /** Split a model reference. CIDs are recognised by shape here and validated by the hub. */
 export function parseModelRef(ref: string): ModelRef {
   if (typeof ref !== 'string' || ref.length === 0)
     throw new PlumbError('INVALID_ARGUMENT', 'missing model reference: give owner/name[@version] or a CID');
-  if (!ref.includes('/') && /^(b[a-z2-7]{20,}|Qm[1-9A-HJ-NP-Za-km-z]{44})$/.test(ref)) return { kind: 'cid', cid: ref };
+  if (!ref.includes('/') && /^(b[a-z2-7]{20,}|Qm[1-9A-HJ-NP-Za-km-z]{44})$/.test(ref))
+    return { kind: 'cid', cid: ref };
   const at = ref.lastIndexOf('@');
   const repo = at > 0 ? ref.slice(0, at) : ref;
   const version = at > 0 ? ref.slice(at + 1) : undefined;

@@ -52,9 +52,7 @@ export const onnxDataType: Record<DType, number> = {
   uint64: 13,
 };
 
-const dtypeByOnnxCode = new Map<number, DType>(
-  Object.entries(onnxDataType).map(([k, v]) => [v, k as DType]),
-);
+const dtypeByOnnxCode = new Map<number, DType>(Object.entries(onnxDataType).map(([k, v]) => [v, k as DType]));
 
 /** The Plumb dtype for an ONNX elem_type code, or undefined for types Plumb does not carry. */
 export function dtypeFromOnnx(code: number): DType | undefined {
@@ -108,7 +106,10 @@ export function elementCount(shape: readonly number[]): number {
 /** A zero-filled tensor of the given dtype and shape. */
 export function allocTensor<T extends DType>(dtype: T, shape: readonly number[]): TensorOf<T> {
   const n = elementCount(shape);
-  const data = dtype === 'string' ? new Array<string>(n).fill('') : new arrayConstructors[dtype as Exclude<DType, 'string'>](n);
+  const data =
+    dtype === 'string'
+      ? new Array<string>(n).fill('')
+      : new arrayConstructors[dtype as Exclude<DType, 'string'>](n);
   return { dtype, shape: [...shape], data: data as DataOf[T] };
 }
 
@@ -203,7 +204,6 @@ function parseBigIntValue(v: unknown, path: string, signed: boolean): bigint {
 
 /** Flatten nested arrays row-major, checking they match `shape`. */
 function flatten(data: unknown[], shape: readonly number[], path: string): unknown[] {
-  const total = elementCount(shape);
   if (data.length === 0 || !Array.isArray(data[0])) return data; // flat: the caller checks the count
   if (shape.length === 0) throw invalid(path, `expected 1 value for a scalar, got ${data.length}`);
   const out: unknown[] = [];
@@ -213,10 +213,11 @@ function flatten(data: unknown[], shape: readonly number[], path: string): unkno
       out.push(node);
       return;
     }
-    if (!Array.isArray(node)) throw invalid(at, `expected an array of length ${shape[depth]} (shape [${shape.join(', ')}])`);
+    if (!Array.isArray(node))
+      throw invalid(at, `expected an array of length ${shape[depth]} (shape [${shape.join(', ')}])`);
     if (node.length !== shape[depth])
       throw invalid(at, `has length ${node.length}, shape [${shape.join(', ')}] says ${shape[depth]}`);
-    node.forEach((child, i) => walk(child, depth + 1, `${at}[${i}]`));
+    for (const [i, child] of node.entries()) walk(child, depth + 1, `${at}[${i}]`);
   };
   walk(data, 0, path);
   return out;
@@ -227,7 +228,8 @@ export function tensorFromJson(json: unknown, path = 'tensor'): Tensor {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw invalid(path, 'expected an object {"dtype", "shape", "data"}');
   const { dtype, shape, data } = json as Record<string, unknown>;
-  if (!isDType(dtype)) throw invalid(`${path}.dtype`, `expected one of ${dtypes.join(', ')}, got ${describe(dtype)}`);
+  if (!isDType(dtype))
+    throw invalid(`${path}.dtype`, `expected one of ${dtypes.join(', ')}, got ${describe(dtype)}`);
   if (!Array.isArray(shape)) throw invalid(`${path}.shape`, 'expected an array of non-negative integers');
   shape.forEach((d, i) => {
     if (!Number.isSafeInteger(d) || (d as number) < 0)

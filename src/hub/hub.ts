@@ -7,8 +7,8 @@ import { PlumbError } from '../core/errors.ts';
 import type { Manifest } from '../core/manifest.ts';
 import { extractManifest } from '../core/onnx/manifest.ts';
 import { checkRepoName, checkVersion, nextPatch, parseModelRef } from '../core/refs.ts';
-import { BlobStore } from './blob-store.ts';
-import { MetadataStore, type ModelFile, type RepositoryRecord, type VersionRecord } from './metadata.ts';
+import type { BlobStore } from './blob-store.ts';
+import type { MetadataStore, ModelFile, RepositoryRecord, VersionRecord } from './metadata.ts';
 
 export type PushModelOptions = {
   repo: string;
@@ -21,7 +21,13 @@ export type PushModelOptions = {
   validate?: ((bytes: Uint8Array, manifest: Manifest) => Promise<void>) | undefined;
 };
 
-export type PushModelResult = { cid: string; size: number; repo: string; version: string; manifest: Manifest };
+export type PushModelResult = {
+  cid: string;
+  size: number;
+  repo: string;
+  version: string;
+  manifest: Manifest;
+};
 
 export type ResolvedModel = { cid: string; file: ModelFile; version: VersionRecord | undefined };
 
@@ -34,7 +40,10 @@ export class ModelHub {
     this.meta = components.meta;
   }
 
-  async push(source: AsyncIterable<Uint8Array> | Uint8Array, opts: PushModelOptions): Promise<PushModelResult> {
+  async push(
+    source: AsyncIterable<Uint8Array> | Uint8Array,
+    opts: PushModelOptions,
+  ): Promise<PushModelResult> {
     const repo = checkRepoName(opts.repo);
     if (opts.version !== undefined) checkVersion(opts.version);
     const { cid, size } = await this.blobs.put(source, {
@@ -78,7 +87,8 @@ export class ModelHub {
       throw new PlumbError('MODEL_NOT_FOUND', `no model named ${parsed.repo} on this node`, {
         metaMessages: ['List models with `plumb model ls`.'],
       });
-    const version = parsed.version === undefined ? versions[0] : versions.find((v) => v.version === parsed.version);
+    const version =
+      parsed.version === undefined ? versions[0] : versions.find((v) => v.version === parsed.version);
     if (!version)
       throw new PlumbError('MODEL_NOT_FOUND', `${parsed.repo} has no version ${parsed.version}`, {
         metaMessages: [`Versions: ${versions.map((v) => v.version).join(', ')}`],

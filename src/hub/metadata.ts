@@ -132,9 +132,13 @@ export class MetadataStore {
       const existing = this.getVersion(v.repo, v.version);
       if (existing) {
         if (existing.cid === v.cid) return existing;
-        throw new PlumbError('CONFLICT', `${v.repo}@${v.version} already exists with another file (${existing.cid})`, {
-          metaMessages: ['Versions are immutable: push with a new --version.'],
-        });
+        throw new PlumbError(
+          'CONFLICT',
+          `${v.repo}@${v.version} already exists with another file (${existing.cid})`,
+          {
+            metaMessages: ['Versions are immutable: push with a new --version.'],
+          },
+        );
       }
       this.#stmt(
         'INSERT INTO versions (repo, version, cid, description, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -158,9 +162,9 @@ export class MetadataStore {
 
   /** Versions that point at a CID. */
   versionsOf(cid: string): VersionRecord[] {
-    return (this.#stmt('SELECT * FROM versions WHERE cid = ? ORDER BY repo, created_at').all(cid) as Row[]).map(
-      toVersion,
-    );
+    return (
+      this.#stmt('SELECT * FROM versions WHERE cid = ? ORDER BY repo, created_at').all(cid) as Row[]
+    ).map(toVersion);
   }
 
   getRepository(name: string): RepositoryRecord | undefined {
@@ -199,10 +203,9 @@ export class MetadataStore {
 
   /** Most recent receipts first. */
   listReceipts({ limit = 50, before }: { limit?: number; before?: number } = {}): StoredReceipt[] {
-    const rows = this.#stmt('SELECT * FROM receipts WHERE created_at < ? ORDER BY created_at DESC LIMIT ?').all(
-      before ?? Number.MAX_SAFE_INTEGER,
-      limit,
-    ) as Row[];
+    const rows = this.#stmt(
+      'SELECT * FROM receipts WHERE created_at < ? ORDER BY created_at DESC LIMIT ?',
+    ).all(before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
     return rows.map(toReceipt);
   }
 

@@ -28,7 +28,11 @@ export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
 /** `--data-dir`, else `$PLUMB_HOME`, else `~/.plumb`; relative paths from `cwd`. */
-export function resolveDataDir(options: { dataDir?: string | undefined; cwd?: string; env?: NodeJS.ProcessEnv }): string {
+export function resolveDataDir(options: {
+  dataDir?: string | undefined;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}): string {
   const env = options.env ?? process.env;
   const dir = options.dataDir ?? env['PLUMB_HOME'] ?? resolve(homedir(), '.plumb');
   return resolve(options.cwd ?? process.cwd(), dir);

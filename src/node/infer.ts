@@ -6,7 +6,7 @@ import { PlumbError } from '../core/errors.ts';
 import type { Hex } from '../core/hash.ts';
 import { isHex } from '../core/hash.ts';
 import { checkInputs, parseInputs } from '../core/inputs.ts';
-import { buildReceipt, type Mode, modes, randomNonce, type Receipt } from '../core/receipt.ts';
+import { buildReceipt, type Mode, modes, type Receipt, randomNonce } from '../core/receipt.ts';
 import type { TensorMap } from '../core/tensor.ts';
 import type { PlumbNode } from './node.ts';
 

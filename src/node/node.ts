@@ -70,7 +70,9 @@ export class PlumbNode {
       this.hub.meta.start();
     } catch (error) {
       await this.hub.blobs.stop();
-      throw new PlumbError('UNAVAILABLE', `cannot open the metadata store in ${this.config.dataDir}`, { cause: error });
+      throw new PlumbError('UNAVAILABLE', `cannot open the metadata store in ${this.config.dataDir}`, {
+        cause: error,
+      });
     }
     this.#running = true;
   }

@@ -9,7 +9,10 @@ export type PushModelParameters = Omit<PushModelOptions, 'validate' | 'maxBytes'
   source: AsyncIterable<Uint8Array> | Uint8Array;
 };
 
-export function pushModel(node: PlumbNode, { source, ...options }: PushModelParameters): Promise<PushModelResult> {
+export function pushModel(
+  node: PlumbNode,
+  { source, ...options }: PushModelParameters,
+): Promise<PushModelResult> {
   return node.hub.push(source, {
     ...options,
     maxBytes: node.config.maxUploadBytes,

@@ -22,6 +22,10 @@ export async function reexecute(node: PlumbNode, receipt: Receipt): Promise<Reex
   const outputs = await node.runtime.run(cid, () => node.hub.read(cid), inputs);
   const c = compareTensors(receiptOutputs(receipt), outputs, reexecuteTolerance);
   return c.ok
-    ? { ok: true, maxAbsDiff: c.maxAbsDiff, message: `re-executed ${cid}: outputs match (max |diff| ${c.maxAbsDiff})` }
+    ? {
+        ok: true,
+        maxAbsDiff: c.maxAbsDiff,
+        message: `re-executed ${cid}: outputs match (max |diff| ${c.maxAbsDiff})`,
+      }
     : { ok: false, maxAbsDiff: c.maxAbsDiff, message: `re-execution differs from the receipt: ${c.reason}` };
 }

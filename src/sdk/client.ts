@@ -38,10 +38,16 @@ export function http(url: string): Transport {
         return await fetch(`${root}${path}`, init);
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
-        throw new PlumbError('UNAVAILABLE', `cannot reach the Plumb node at ${root}${cause?.code ? ` (${cause.code})` : ''}`, {
-          metaMessages: ['Is it running? Start one with `plumb node start`, or drop --node to work on a local data directory.'],
-          cause: error,
-        });
+        throw new PlumbError(
+          'UNAVAILABLE',
+          `cannot reach the Plumb node at ${root}${cause?.code ? ` (${cause.code})` : ''}`,
+          {
+            metaMessages: [
+              'Is it running? Start one with `plumb node start`, or drop --node to work on a local data directory.',
+            ],
+            cause: error,
+          },
+        );
       }
     },
   };

@@ -6,6 +6,11 @@
  *   const receipt = await infer(client, { model: 'acme/mlp', inputs })
  *   verifyReceipt(receipt) // { valid: true, checks: [...] }
  */
+
+export { hashTensors } from '../core/encoding.ts';
+export { type ErrorCode, isPlumbError, PlumbError } from '../core/errors.ts';
+export { type Receipt, verifyReceipt } from '../core/receipt.ts';
+export { type Tensor, type TensorJson, tensorFromJson, tensorToJson } from '../core/tensor.ts';
 export { getModel } from './actions/getModel.ts';
 export { getNodeInfo } from './actions/getNodeInfo.ts';
 export { getReceipt, listReceipts } from './actions/getReceipt.ts';
@@ -16,7 +21,3 @@ export { pushModel } from './actions/pushModel.ts';
 export { verifyOnNode } from './actions/verifyOnNode.ts';
 export { type Client, createClient, http, inProcess, type Transport } from './client.ts';
 export type * from './types.ts';
-export { type ErrorCode, isPlumbError, PlumbError } from '../core/errors.ts';
-export { type Receipt, verifyReceipt } from '../core/receipt.ts';
-export { hashTensors } from '../core/encoding.ts';
-export { tensorFromJson, tensorToJson, type Tensor, type TensorJson } from '../core/tensor.ts';

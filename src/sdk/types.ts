@@ -10,7 +10,13 @@ export type Repository = {
   latest?: string;
   versions: string[];
 };
-export type ModelFile = { cid: string; size: number; manifest: Manifest; createdAt: number; versions: Version[] };
+export type ModelFile = {
+  cid: string;
+  size: number;
+  manifest: Manifest;
+  createdAt: number;
+  versions: Version[];
+};
 export type PushResult = { cid: string; size: number; repo: string; version: string; manifest: Manifest };
 export type ReceiptSummary = { id: string; modelCid: string; createdAt: number };
 export type VerifyResult = VerifyReceiptReturnType;

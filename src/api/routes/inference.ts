@@ -49,7 +49,11 @@ const receiptsRoute = createRoute({
   request: {
     query: z.object({
       limit: z.coerce.number().int().min(1).max(1000).default(50),
-      before: z.coerce.number().int().optional().openapi({ description: 'Only receipts before this time (ms)' }),
+      before: z.coerce
+        .number()
+        .int()
+        .optional()
+        .openapi({ description: 'Only receipts before this time (ms)' }),
     }),
   },
   responses: { 200: json(z.object({ receipts: z.array(ReceiptSummarySchema) }), 'Receipt summaries') },
@@ -89,7 +93,10 @@ export function inferenceRoutes(app: OpenAPIHono, node: PlumbNode): void {
   app.openapi(receiptsRoute, (c) => {
     const { limit: n, before } = c.req.valid('query');
     const rows = node.hub.meta.listReceipts({ limit: n, ...(before !== undefined ? { before } : {}) });
-    return c.json({ receipts: rows.map(({ id, modelCid, createdAt }) => ({ id, modelCid, createdAt })) }, 200);
+    return c.json(
+      { receipts: rows.map(({ id, modelCid, createdAt }) => ({ id, modelCid, createdAt })) },
+      200,
+    );
   });
 
   app.openapi(receiptRoute, (c) => {

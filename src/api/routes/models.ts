@@ -53,7 +53,10 @@ const repository = createRoute({
   tags: ['models'],
   summary: 'A repository and its versions',
   request: { params: repoParams },
-  responses: { 200: json(RepositorySchema.extend({ versionRecords: z.array(VersionSchema) }), 'Repository'), 404: errorResponses[404] },
+  responses: {
+    200: json(RepositorySchema.extend({ versionRecords: z.array(VersionSchema) }), 'Repository'),
+    404: errorResponses[404],
+  },
 });
 
 const version = createRoute({
@@ -61,7 +64,9 @@ const version = createRoute({
   path: '/v1/models/{owner}/{name}/versions/{version}',
   tags: ['models'],
   summary: 'One version: its file and manifest',
-  request: { params: repoParams.extend({ version: z.string().openapi({ param: { name: 'version', in: 'path' } }) }) },
+  request: {
+    params: repoParams.extend({ version: z.string().openapi({ param: { name: 'version', in: 'path' } }) }),
+  },
   responses: { 200: json(ModelFileSchema, 'Model file'), 404: errorResponses[404] },
 });
 
@@ -101,7 +106,10 @@ export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
     const q = c.req.valid('query');
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     if (declared > node.config.maxUploadBytes)
-      throw new PlumbError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes is over this node's limit of ${node.config.maxUploadBytes} bytes`);
+      throw new PlumbError(
+        'PAYLOAD_TOO_LARGE',
+        `upload of ${declared} bytes is over this node's limit of ${node.config.maxUploadBytes} bytes`,
+      );
     const body = c.req.raw.body;
     if (!body) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
     const result = await pushModel(node, {

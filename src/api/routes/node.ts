@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { modes } from '../../core/receipt.ts';
-import { plumbVersion, type PlumbNode } from '../../node/node.ts';
+import { type PlumbNode, plumbVersion } from '../../node/node.ts';
 import { OnnxRuntime } from '../../runtime/onnx/onnx-runtime.ts';
 import { NodeInfoSchema } from '../schemas.ts';
 import { errorResponses, json } from './responses.ts';
@@ -30,7 +30,11 @@ export function nodeRoutes(app: OpenAPIHono, node: PlumbNode): void {
         version: plumbVersion,
         address: node.key.address,
         modes: [...modes],
-        runtime: { onnxruntime: OnnxRuntime.version, node: process.version, sessionsLoaded: node.runtime.size },
+        runtime: {
+          onnxruntime: OnnxRuntime.version,
+          node: process.version,
+          sessionsLoaded: node.runtime.size,
+        },
         counts: node.hub.meta.counts(),
         limits: { maxUploadBytes: node.config.maxUploadBytes },
         startedAt: node.startedAt.toISOString(),

@@ -1,7 +1,7 @@
 /** `plumb infer MODEL --input FILE [--out receipt.json]` */
-import { writeFile, rename } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type Mode } from '../../core/receipt.ts';
+import type { Mode } from '../../core/receipt.ts';
 import { getModel } from '../../sdk/actions/getModel.ts';
 import { infer as inferAction } from '../../sdk/actions/infer.ts';
 import { type CommandContext, openSession, print, printJson } from '../context.ts';
@@ -18,13 +18,25 @@ export type InferOptions = {
 export async function infer(ctx: CommandContext, o: InferOptions): Promise<void> {
   const session = await openSession(ctx);
   try {
-    const inputs = await readInputFiles(ctx.cwd, o.inputs, async () => (await getModel(session.client, { ref: o.model })).manifest.inputs);
-    const receipt = await inferAction(session.client, { model: o.model, inputs, mode: o.mode, nonce: o.nonce });
+    const inputs = await readInputFiles(
+      ctx.cwd,
+      o.inputs,
+      async () => (await getModel(session.client, { ref: o.model })).manifest.inputs,
+    );
+    const receipt = await inferAction(session.client, {
+      model: o.model,
+      inputs,
+      mode: o.mode,
+      nonce: o.nonce,
+    });
     if (o.out) await writeAtomic(resolve(ctx.cwd, o.out), `${JSON.stringify(receipt, null, 2)}\n`);
     if (ctx.json) return printJson(ctx, receipt);
     for (const [name, t] of Object.entries(receipt.outputs)) print(ctx, `${name}: ${summarize(t)}`);
     print(ctx, `receipt ${receipt.id}`);
-    print(ctx, `  model ${receipt.modelCid}${receipt.model ? ` (${receipt.model.repo}@${receipt.model.version})` : ''}`);
+    print(
+      ctx,
+      `  model ${receipt.modelCid}${receipt.model ? ` (${receipt.model.repo}@${receipt.model.version})` : ''}`,
+    );
     print(ctx, `  mode ${receipt.mode}, signed by ${receipt.node}`);
     if (o.out) print(ctx, `  written to ${o.out}`);
   } finally {

@@ -1,7 +1,6 @@
 /** `plumb model push | ls | show | pull` */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PlumbError } from '../../core/errors.ts';
@@ -13,7 +12,12 @@ import { pullModel } from '../../sdk/actions/pullModel.ts';
 import { pushModel } from '../../sdk/actions/pushModel.ts';
 import { type CommandContext, mb, openSession, print, printJson, progress } from '../context.ts';
 
-export type ModelPushOptions = { file: string; name: string; version?: string | undefined; description?: string | undefined };
+export type ModelPushOptions = {
+  file: string;
+  name: string;
+  version?: string | undefined;
+  description?: string | undefined;
+};
 
 export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promise<void> {
   const path = resolve(ctx.cwd, o.file);
@@ -46,10 +50,12 @@ export async function modelList(ctx: CommandContext): Promise<void> {
   try {
     const repos = await listModels(session.client);
     if (ctx.json) return printJson(ctx, repos);
-    if (repos.length === 0) return print(ctx, 'no models yet: push one with `plumb model push FILE --name owner/name`');
+    if (repos.length === 0)
+      return print(ctx, 'no models yet: push one with `plumb model push FILE --name owner/name`');
     const width = Math.max(...repos.map((r) => r.name.length), 4);
     print(ctx, `${'NAME'.padEnd(width)}  LATEST     VERSIONS`);
-    for (const r of repos) print(ctx, `${r.name.padEnd(width)}  ${(r.latest ?? '-').padEnd(9)}  ${r.versions.length}`);
+    for (const r of repos)
+      print(ctx, `${r.name.padEnd(width)}  ${(r.latest ?? '-').padEnd(9)}  ${r.versions.length}`);
   } finally {
     await session.close();
   }
@@ -61,20 +67,27 @@ export async function modelShow(ctx: CommandContext, { ref }: { ref: string }): 
     const file = await getModel(session.client, { ref });
     if (ctx.json) return printJson(ctx, file);
     print(ctx, `cid      ${file.cid}`);
-    for (const v of file.versions) print(ctx, `version  ${v.repo}@${v.version}${v.description ? `  ${v.description}` : ''}`);
+    for (const v of file.versions)
+      print(ctx, `version  ${v.repo}@${v.version}${v.description ? `  ${v.description}` : ''}`);
     printManifest(ctx, file.manifest);
   } finally {
     await session.close();
   }
 }
 
-export async function modelPull(ctx: CommandContext, { cid, out }: { cid: string; out: string }): Promise<void> {
+export async function modelPull(
+  ctx: CommandContext,
+  { cid, out }: { cid: string; out: string },
+): Promise<void> {
   const path = resolve(ctx.cwd, out);
   const tmp = `${path}.partial-${process.pid}`;
   const session = await openSession(ctx);
   const bar = progress(ctx, `downloading ${cid.slice(0, 16)}...`);
   try {
-    const { stream } = await pullModel(session.client, { cid, onProgress: (n, total) => bar.update(n, total) });
+    const { stream } = await pullModel(session.client, {
+      cid,
+      onProgress: (n, total) => bar.update(n, total),
+    });
     await pipeline(stream, createWriteStream(tmp, { flags: 'wx' }));
     await rename(tmp, path);
     bar.end();
@@ -91,8 +104,13 @@ export async function modelPull(ctx: CommandContext, { cid, out }: { cid: string
 }
 
 function printManifest(ctx: CommandContext, m: Manifest): void {
-  const opsets = Object.entries(m.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
-  print(ctx, `  size     ${mb(m.size)}, ${m.parameterCount.toLocaleString('en-US')} parameters, ${m.nodeCount} nodes`);
+  const opsets = Object.entries(m.opsets)
+    .map(([d, v]) => `${d || 'ai.onnx'} ${v}`)
+    .join(', ');
+  print(
+    ctx,
+    `  size     ${mb(m.size)}, ${m.parameterCount.toLocaleString('en-US')} parameters, ${m.nodeCount} nodes`,
+  );
   print(ctx, `  opset    ${opsets}`);
   for (const t of m.inputs) print(ctx, `  input    ${t.name}: ${t.dtype} ${formatShape(t.shape)}`);
   for (const t of m.outputs) print(ctx, `  output   ${t.name}: ${t.dtype} ${formatShape(t.shape)}`);

@@ -14,7 +14,12 @@ export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promi
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     server = await serve(node);
-    const info = { url: server.url, address: node.key.address, dataDir: node.config.dataDir, keyCreated: node.keyCreated };
+    const info = {
+      url: server.url,
+      address: node.key.address,
+      dataDir: node.config.dataDir,
+      keyCreated: node.keyCreated,
+    };
     if (ctx.json) printJson(ctx, info);
     else {
       print(ctx, `Plumb node listening on ${server.url}`);
@@ -39,8 +44,14 @@ export async function nodeInfo(ctx: CommandContext): Promise<void> {
     const info = await getNodeInfo(session.client);
     if (ctx.json) return printJson(ctx, info);
     print(ctx, `address   ${info.address}`);
-    print(ctx, `version   plumb ${info.version}, onnxruntime ${info.runtime.onnxruntime}, node ${info.runtime.node}`);
-    print(ctx, `models    ${info.counts.repositories} repositories, ${info.counts.versions} versions, ${info.counts.files} files`);
+    print(
+      ctx,
+      `version   plumb ${info.version}, onnxruntime ${info.runtime.onnxruntime}, node ${info.runtime.node}`,
+    );
+    print(
+      ctx,
+      `models    ${info.counts.repositories} repositories, ${info.counts.versions} versions, ${info.counts.files} files`,
+    );
     print(ctx, `receipts  ${info.counts.receipts}`);
   } finally {
     await session.close();

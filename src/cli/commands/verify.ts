@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import { PlumbError } from '../../core/errors.ts';
 import { type Check, parseReceipt, verifyReceipt } from '../../core/receipt.ts';
+import { reexecute } from '../../node/reexecute.ts';
 import { pullModel } from '../../sdk/actions/pullModel.ts';
 import { createClient } from '../../sdk/client.ts';
-import { reexecute } from '../../node/reexecute.ts';
 import { type CommandContext, print, printJson, startLocalNode } from '../context.ts';
 import { readJson } from '../read-inputs.ts';
 
@@ -17,7 +17,10 @@ export class VerificationFailed extends PlumbError {
  * machine (from the local data directory; fetched by CID from `--node` if missing) and compare.
  * Throws when the receipt does not verify, so the command exits non-zero.
  */
-export async function verify(ctx: CommandContext, { file, reexecute: again }: { file: string; reexecute: boolean }): Promise<void> {
+export async function verify(
+  ctx: CommandContext,
+  { file, reexecute: again }: { file: string; reexecute: boolean },
+): Promise<void> {
   const json = await readJson(resolve(ctx.cwd, file));
   const result = verifyReceipt(json);
   if (again && result.valid) result.checks.push(await reexecuteLocally(ctx, json));
@@ -34,9 +37,15 @@ async function reexecuteLocally(ctx: CommandContext, json: unknown): Promise<Che
   try {
     if (!node.hub.meta.getFile(receipt.modelCid)) {
       if (!ctx.node)
-        throw new PlumbError('MODEL_NOT_FOUND', `model ${receipt.modelCid} is not in the local data directory`, {
-          metaMessages: ['Pass --node URL to fetch it by CID (its bytes are checked against the CID), or push it here first.'],
-        });
+        throw new PlumbError(
+          'MODEL_NOT_FOUND',
+          `model ${receipt.modelCid} is not in the local data directory`,
+          {
+            metaMessages: [
+              'Pass --node URL to fetch it by CID (its bytes are checked against the CID), or push it here first.',
+            ],
+          },
+        );
       const { stream } = await pullModel(createClient({ url: ctx.node }), { cid: receipt.modelCid });
       const repo = receipt.model?.repo ?? 'fetched/model';
       const pushed = await node.hub.push(stream, { repo, validate: (bytes) => node.runtime.check(bytes) });

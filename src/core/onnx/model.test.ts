@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { globSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { isPlumbError } from '../errors.ts';
 import { decodeModel, encodeModel, encodeTensorProto, readTensorProto } from './model.ts';
 import { ProtoWriter } from './protobuf.ts';
@@ -156,6 +157,22 @@ describe('decodeModel / encodeModel', () => {
       const decoded = decodeModel(readFileSync(file));
       assert.deepStrictEqual(decodeModel(encodeModel(decoded)), decoded, file);
     }
+  });
+
+  test('re-encoded corpus models still load in onnxruntime', async () => {
+    const options = { logSeverityLevel: 4 as const };
+    let loaded = 0;
+    for (const file of globSync(`${corpus}/onnx-backend/*/*/model.onnx`)) {
+      const bytes = readFileSync(file);
+      try {
+        await (await ort.InferenceSession.create(bytes, options)).release();
+      } catch {
+        continue; // onnxruntime does not load the original either (old opset, unsupported op)
+      }
+      await (await ort.InferenceSession.create(encodeModel(decodeModel(bytes)), options)).release();
+      loaded++;
+    }
+    assert.ok(loaded > 50, `only ${loaded} corpus models loaded`);
   });
 
   test('keeps unknown fields at every level', () => {

@@ -48,15 +48,22 @@ export class OnnxRuntime {
     try {
       results = await session.run(feeds);
     } catch (error) {
-      throw new PlumbError('INFERENCE_FAILED', `onnxruntime failed to run model ${cid}: ${firstLine(error)}`, {
-        cause: error,
-      });
+      throw new PlumbError(
+        'INFERENCE_FAILED',
+        `onnxruntime failed to run model ${cid}: ${firstLine(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     const out: TensorMap = {};
     for (const name of session.outputNames) {
       const value = results[name];
       if (!(value instanceof ort.Tensor))
-        throw new PlumbError('INFERENCE_FAILED', `output "${name}" is not a tensor; Plumb carries tensors only`);
+        throw new PlumbError(
+          'INFERENCE_FAILED',
+          `output "${name}" is not a tensor; Plumb carries tensors only`,
+        );
       out[name] = fromOrt(value, name);
     }
     return out;
@@ -118,7 +125,10 @@ export function toOrt(t: Tensor): ort.Tensor {
 export function fromOrt(value: ort.Tensor, name: string): Tensor {
   const dtype = value.type as string;
   if (!isDType(dtype))
-    throw new PlumbError('INFERENCE_FAILED', `output "${name}" has dtype ${dtype}, which Plumb does not carry`);
+    throw new PlumbError(
+      'INFERENCE_FAILED',
+      `output "${name}" has dtype ${dtype}, which Plumb does not carry`,
+    );
   const shape = value.dims.map(Number);
   const tensor = allocTensor(dtype as DType, shape);
   const data = value.data as ArrayLike<unknown>;

@@ -13,7 +13,10 @@ export type PullModelReturnType = { size: number | undefined; stream: AsyncItera
  * stream if the stored bytes do not match the CID.
  * @example for await (const chunk of (await pullModel(client, { cid })).stream) out.write(chunk)
  */
-export async function pullModel(client: Client, { cid, onProgress }: PullModelParameters): Promise<PullModelReturnType> {
+export async function pullModel(
+  client: Client,
+  { cid, onProgress }: PullModelParameters,
+): Promise<PullModelReturnType> {
   const response = await send(client, `/v1/files/${encodeURIComponent(cid)}/content`);
   const header = response.headers.get('content-length');
   const size = header === null ? undefined : Number(header);
