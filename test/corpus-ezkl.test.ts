@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Tolerance, compareTensors } from '../src/core/compare.ts';
+import { compareTensors, type Tolerance } from '../src/core/compare.ts';
 import { type Receipt, receiptOutputs, verifyReceipt } from '../src/core/receipt.ts';
 import { type TensorMap, tensorMapFromJson, tensorValues } from '../src/core/tensor.ts';
 import { createTestNode, pushBytes, requestJson, type TestNode } from './helpers/node.ts';
@@ -38,13 +38,20 @@ const knownUnsupported: Record<string, string> = {
  */
 const tight: Tolerance = { rtol: 1e-6, atol: 1e-7 };
 
-type PushBody = { cid: string; repo: string; version: string; manifest: { inputs: { name: string; dtype: string }[] } };
+type PushBody = {
+  cid: string;
+  repo: string;
+  version: string;
+  manifest: { inputs: { name: string; dtype: string }[] };
+};
 type Problem = { code?: string; title?: string; detail?: string };
 type EzklInput = { input_data: unknown[][]; input_shapes?: number[][] };
 
 function describeProblem(body: unknown): string {
   const p = body as Problem | null;
-  return p && typeof p === 'object' ? `${p.code ?? '?'}: ${p.title ?? ''}${p.detail ? ` (${p.detail})` : ''}` : String(body);
+  return p && typeof p === 'object'
+    ? `${p.code ?? '?'}: ${p.title ?? ''}${p.detail ? ` (${p.detail})` : ''}`
+    : String(body);
 }
 
 function modelFolders(): string[] {
@@ -67,13 +74,16 @@ function assertInputsMatchFile(doc: EzklInput, names: readonly string[], inputs:
     assert.equal(got.length, flat.length, `input "${name}" has ${flat.length} values`);
     const round = t.dtype === 'float32' ? Math.fround : (v: number) => v;
     for (let j = 0; j < flat.length; j++)
-      if (got[j] !== round(flat[j]!)) assert.fail(`input "${name}"[${j}] is ${got[j]}, input.json has ${flat[j]}`);
+      if (got[j] !== round(flat[j]!))
+        assert.fail(`input "${name}"[${j}] is ${got[j]}, input.json has ${flat[j]}`);
   });
 }
 
 const present = fs.existsSync(corpus);
 
-describe('ezkl corpus: push, infer over HTTP, verify, compare with onnxruntime', { skip: present ? false : `corpus not found at ${corpus}` }, () => {
+describe('ezkl corpus: push, infer over HTTP, verify, compare with onnxruntime', {
+  skip: present ? false : `corpus not found at ${corpus}`,
+}, () => {
   const folders = present ? modelFolders() : [];
   const passed: string[] = [];
   const skipped: string[] = [];
@@ -102,9 +112,16 @@ describe('ezkl corpus: push, infer over HTTP, verify, compare with onnxruntime',
 
       const push = await pushBytes<PushBody>(tn.app, repo, bytes);
       if (known !== undefined) {
-        assert.notEqual(push.status, 201, `${name} is listed in knownUnsupported but now pushes: remove it from the list`);
+        assert.notEqual(
+          push.status,
+          201,
+          `${name} is listed in knownUnsupported but now pushes: remove it from the list`,
+        );
         const ortError = await ortLoadError(bytes);
-        assert.ok(ortError, `${name} is listed in knownUnsupported but onnxruntime loads it: remove it from the list`);
+        assert.ok(
+          ortError,
+          `${name} is listed in knownUnsupported but onnxruntime loads it: remove it from the list`,
+        );
         t.diagnostic(`skipped ${name}: ${known}`);
         t.diagnostic(`  push: ${push.status} ${describeProblem(push.body)}`);
         skipped.push(`${name}: ${known}`);
@@ -132,7 +149,10 @@ describe('ezkl corpus: push, infer over HTTP, verify, compare with onnxruntime',
       );
 
       const direct = await runDirect(bytes, inputs);
-      if (!direct.ok) assert.fail(`Plumb ran ${name} but onnxruntime run directly fails (${direct.stage}): ${direct.error}`);
+      if (!direct.ok)
+        assert.fail(
+          `Plumb ran ${name} but onnxruntime run directly fails (${direct.stage}): ${direct.error}`,
+        );
       const outputs = receiptOutputs(receipt);
       const cmp = compareTensors(direct.outputs, outputs, tight);
       assert.ok(cmp.ok, `${name}: outputs differ from onnxruntime's: ${cmp.ok ? '' : cmp.reason}`);
@@ -143,7 +163,9 @@ describe('ezkl corpus: push, infer over HTTP, verify, compare with onnxruntime',
   }
 
   test('summary', (t) => {
-    t.diagnostic(`ezkl: ${passed.length} passed, ${skipped.length} skipped (known unsupported) of ${folders.length}`);
+    t.diagnostic(
+      `ezkl: ${passed.length} passed, ${skipped.length} skipped (known unsupported) of ${folders.length}`,
+    );
     for (const s of skipped) t.diagnostic(`  skipped ${s}`);
   });
 });

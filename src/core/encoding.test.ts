@@ -29,3 +29,17 @@ test('any change of name, dtype, shape or value changes the hash', () => {
   ];
   for (const v of variants) assert.notEqual(hashTensors(v), base);
 });
+
+test('-0 and NaN payloads hash as JSON carries them, so receipts made from them verify', () => {
+  const raw = new Float32Array([-0, Number.NaN, 1]);
+  new Uint32Array(raw.buffer)[1] = 0xffc00000; // the NaN onnxruntime's Sqrt returns for negatives
+  const fromRuntime = { y: { dtype: 'float32', shape: [3], data: raw } } as const;
+  const fromJson = { y: tensorFromJson({ dtype: 'float32', shape: [3], data: [0, 'NaN', 1] }) };
+  assert.equal(hashTensors(fromRuntime), hashTensors(fromJson));
+  const half = { h: { dtype: 'float16', shape: [2], data: Uint16Array.from([0x8000, 0xfe01]) } } as const;
+  assert.equal(
+    hashTensors(half),
+    hashTensors({ h: tensorFromJson({ dtype: 'float16', shape: [2], data: [0, 'NaN'] }) }),
+  );
+  assert.ok(Object.is(raw[0], -0)); // the caller's tensor is untouched: canonicalising copies
+});

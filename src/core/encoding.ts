@@ -7,7 +7,10 @@
  *   u32  rank
  *   u64  dim, rank times
  *   data elements row-major, little-endian; bool as one byte 0/1;
- *        string as u32 byte length + UTF-8 bytes
+ *        string as u32 byte length + UTF-8 bytes. Floats are canonical: -0 is
+ *        written as +0 and every NaN as the quiet NaN (0x7fc00000, 0x7ff8...0,
+ *        0x7e00), the values JSON can carry, so a receipt's JSON hashes the same
+ *        as the tensors it was made from.
  *
  * and a named map of tensors (a request's inputs, a result's outputs) as
  *
@@ -45,13 +48,37 @@ function dataChunks(t: Tensor): Uint8Array[] {
     }
     return parts;
   }
-  const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  if (littleEndian || t.data.BYTES_PER_ELEMENT === 1) return [view];
+  const data = canonicalFloats(t);
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (littleEndian || data.BYTES_PER_ELEMENT === 1) return [view];
   // Big-endian host: swap each element's bytes into a copy.
   const out = new Uint8Array(view);
-  const w = t.data.BYTES_PER_ELEMENT;
+  const w = data.BYTES_PER_ELEMENT;
   for (let i = 0; i < out.length; i += w) out.subarray(i, i + w).reverse();
   return [out];
+}
+
+type NumericData = Exclude<Tensor, { dtype: 'string' }>['data'];
+
+const isHalfNaN = (b: number) => (b & 0x7c00) === 0x7c00 && (b & 0x3ff) !== 0;
+
+/** The tensor's data with -0 as +0 and NaNs as the quiet NaN (a copy only when needed). */
+function canonicalFloats(t: Exclude<Tensor, { dtype: 'string' }>): NumericData {
+  if (t.dtype === 'float32' || t.dtype === 'float64') {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v === 0 ? Object.is(v, -0) : Number.isNaN(v))
+        return d.map((x) => (x === 0 ? 0 : Number.isNaN(x) ? Number.NaN : x));
+    }
+  } else if (t.dtype === 'float16') {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      const b = d[i]!;
+      if (b === 0x8000 || isHalfNaN(b)) return d.map((x) => (x === 0x8000 ? 0 : isHalfNaN(x) ? 0x7e00 : x));
+    }
+  }
+  return t.data;
 }
 
 function headerOf(t: Tensor): Uint8Array {

@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { createApp } from '../../src/api/app.ts';
-import { PlumbNode } from '../../src/node/node.ts';
 import type { NodeConfigInput } from '../../src/node/config.ts';
+import { PlumbNode } from '../../src/node/node.ts';
 
 export type TestNode = {
   node: PlumbNode;

@@ -10,7 +10,7 @@ import { allocTensor, isDType, type Tensor, type TensorMap, toFloat16Bits } from
 export { ort };
 
 /** The first line of an error's message, trimmed to `max` characters. */
-export function firstLine(error: unknown, max = 300): string {
+export function firstLine(error: unknown, max = 400): string {
   const line = errorMessage(error).split('\n')[0]!.trim();
   return line.length > max ? `${line.slice(0, max)}...` : line;
 }
@@ -22,7 +22,11 @@ export function toOrtTensor(t: Tensor): ort.Tensor {
     case 'string':
       return new ort.Tensor('string', [...t.data], dims);
     case 'bool':
-      return new ort.Tensor('bool', Uint8Array.from(t.data, (v) => (v ? 1 : 0)), dims);
+      return new ort.Tensor(
+        'bool',
+        Uint8Array.from(t.data, (v) => (v ? 1 : 0)),
+        dims,
+      );
     case 'float16':
       return new ort.Tensor('float16', Uint16Array.from(t.data), dims);
     default:

@@ -196,6 +196,25 @@ describe('extractManifest rejects what is not a usable model', () => {
       /graph input 0 has no name/,
     );
     invalidModel(() => extractManifest(new TextEncoder().encode('{"not": "onnx"}')));
+    const withWeight = {
+      ...addSpec,
+      initializers: { w: { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) } },
+    } satisfies ModelSpec;
+    const weight = (m: ModelProto) => m.graph!.initializer[0]!;
+    invalidModel(
+      () => extractManifest(mutated((m) => (weight(m).dims = [3]), withWeight)),
+      /initializer "w": raw_data has 8 bytes, dims \[3\] of float32 need 12/,
+    );
+    invalidModel(
+      () => extractManifest(mutated((m) => (weight(m).dims = [-2]), withWeight)),
+      /initializer "w": invalid dimension -2/,
+    );
+    invalidModel(
+      () => extractManifest(mutated((m) => (weight(m).dataLocation = 1), withWeight)),
+      /initializer "w": its data is stored in an external file/,
+    );
+    const bf16 = mutated((m) => (weight(m).dataType = 16), withWeight); // 8 raw bytes for 2 bfloat16: not checked
+    assert.equal(extractManifest(bf16).parameterCount, 2);
   });
 
   test('truncated corpus models', () => {

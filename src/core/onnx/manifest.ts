@@ -6,8 +6,8 @@
 import { PlumbError } from '../errors.ts';
 import type { Dim, Manifest, TensorInfo } from '../manifest.ts';
 import { decodeModel } from './model.ts';
-import { onnxTypeName } from './tensor-proto.ts';
-import type { DimensionProto, GraphProto, TypeProto, ValueInfoProto } from './types.ts';
+import { onnxTypeName, tensorProtoProblem } from './tensor-proto.ts';
+import type { DimensionProto, GraphProto, TensorProto, TypeProto, ValueInfoProto } from './types.ts';
 
 function invalid(message: string): PlumbError {
   return new PlumbError('INVALID_MODEL', `not a valid ONNX model: ${message}`);
@@ -92,16 +92,15 @@ export function extractManifest(bytes: Uint8Array): Manifest {
 
   const initializers = new Set<string>();
   let parameterCount = 0;
-  for (const t of graph.initializer) {
+  const addInitializer = (t: TensorProto, what: string) => {
+    const problem = tensorProtoProblem(t, true);
+    if (problem) throw invalid(`${what} "${t.name}": ${problem}`);
     initializers.add(t.name);
     parameterCount += elementCount(t.dims);
-  }
-  for (const s of graph.sparseInitializer) {
-    if (s.values) {
-      initializers.add(s.values.name);
-      parameterCount += elementCount(s.values.dims);
-    }
-  }
+  };
+  for (const t of graph.initializer) addInitializer(t, 'initializer');
+  for (const s of graph.sparseInitializer) if (s.values) addInitializer(s.values, 'sparse initializer');
+  if (!Number.isSafeInteger(parameterCount)) throw invalid('its initializers have implausibly many elements');
 
   const named = (list: ValueInfoProto[], what: string) =>
     list.map((v, i) => {

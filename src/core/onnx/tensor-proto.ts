@@ -43,38 +43,53 @@ const int32DataRange: Partial<Record<DType, [number, number]>> = {
   bool: [-2147483648, 2147483647],
 };
 
+/** Product of `dims`, or a problem when a dimension is negative or the product is unsafe. */
+function countElements(dims: readonly number[]): number | string {
+  let n = 1;
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) return `invalid dimension ${d} in dims [${dims.join(', ')}]`;
+    n *= d;
+  }
+  return Number.isSafeInteger(n) ? n : `dims [${dims.join(', ')}] are too large`;
+}
+
+/**
+ * Why a TensorProto's data cannot be read as a Tensor, or undefined when it can. Cheap: checks
+ * dims, location, type and data sizes without reading values. With `anyType`, ONNX types Plumb
+ * does not carry (bfloat16, complex, ...) pass after the dims and location checks.
+ */
+export function tensorProtoProblem(t: TensorProto, anyType = false): string | undefined {
+  const n = countElements(t.dims);
+  if (typeof n === 'string') return n;
+  if (t.dataLocation === 1) return 'its data is stored in an external file, which is not supported';
+  const dtype = dtypeFromOnnx(t.dataType);
+  if (dtype === undefined)
+    return anyType ? undefined : `data type ${onnxTypeName(t.dataType)} is not supported`;
+  const shape = `dims [${t.dims.join(', ')}]`;
+  if (dtype === 'string' && t.rawData?.length) return 'string tensors must use string_data, not raw_data';
+  if (t.rawData !== undefined && dtype !== 'string') {
+    const need = n * dtypeSize[dtype];
+    if (t.rawData.length !== need)
+      return `raw_data has ${t.rawData.length} bytes, ${shape} of ${dtype} need ${need}`;
+    return undefined;
+  }
+  const [field, count] = typedSource(t, dtype);
+  return count === n ? undefined : `${field} has ${count} values, ${shape} need ${n}`;
+}
+
 /**
  * Convert a TensorProto to a Tensor (copying; the result does not alias the proto). Reads
  * little-endian raw_data or the typed field for the dtype: float16 as bits from int32_data,
  * bool as 0/1, strings as UTF-8, int64/uint64 exactly. Throws PlumbError `code` naming the
- * tensor when the type is unsupported, the data is external, or the data does not match the
- * dims.
+ * tensor when `tensorProtoProblem` finds one or a value is out of range for the dtype.
  */
 export function tensorFromProto(t: TensorProto, code: ErrorCode = 'INVALID_INPUT'): Tensor {
-  const label = t.name ? `tensor "${t.name}"` : 'tensor';
-  const fail = (rule: string) => new PlumbError(code, `${label}: ${rule}`);
-  const dtype = dtypeFromOnnx(t.dataType);
-  if (dtype === undefined) throw fail(`data type ${onnxTypeName(t.dataType)} is not supported`);
-  if (t.dataLocation === 1) throw fail('its data is stored in an external file, which is not supported');
-  let n = 1;
-  for (const d of t.dims) {
-    if (!Number.isSafeInteger(d) || d < 0)
-      throw fail(`invalid dimension ${d} in dims [${t.dims.join(', ')}]`);
-    n *= d;
-  }
-  if (!Number.isSafeInteger(n)) throw fail(`dims [${t.dims.join(', ')}] are too large`);
-  const shape = `dims [${t.dims.join(', ')}]`;
-
-  // Check the data fits before allocating anything (dims come from the file).
-  if (dtype === 'string' && t.rawData?.length)
-    throw fail('string tensors must use string_data, not raw_data');
-  if (t.rawData !== undefined && dtype !== 'string') {
-    if (t.rawData.length !== n * dtypeSize[dtype])
-      throw fail(`raw_data has ${t.rawData.length} bytes, ${shape} of ${dtype} need ${n * dtypeSize[dtype]}`);
-  } else {
-    const [field, count] = typedSource(t, dtype);
-    if (count !== n) throw fail(`${field} has ${count} values, ${shape} need ${n}`);
-  }
+  const fail = (rule: string) => new PlumbError(code, `${t.name ? `tensor "${t.name}"` : 'tensor'}: ${rule}`);
+  // Everything is checked before allocating (dims come from the file).
+  const problem = tensorProtoProblem(t);
+  if (problem) throw fail(problem);
+  const dtype = dtypeFromOnnx(t.dataType)!;
+  const n = countElements(t.dims) as number;
 
   if (dtype === 'string') {
     const out = allocTensor('string', t.dims);
