@@ -34,6 +34,8 @@ export type ResolvedModel = { cid: string; file: ModelFile; version: VersionReco
 export class ModelHub {
   readonly blobs: BlobStore;
   readonly meta: MetadataStore;
+  /** File rows never change once written, so they are cached by CID. */
+  readonly #files = new Map<string, ModelFile>();
 
   constructor(components: { blobs: BlobStore; meta: MetadataStore }) {
     this.blobs = components.blobs;
@@ -74,11 +76,21 @@ export class ModelHub {
     }
   }
 
+  /** A stored model file by CID, or undefined. */
+  file(cid: string): ModelFile | undefined {
+    let file = this.#files.get(cid);
+    if (!file) {
+      file = this.meta.getFile(cid);
+      if (file) this.#files.set(cid, file);
+    }
+    return file;
+  }
+
   /** Resolve `owner/name`, `owner/name@version` or a CID to a stored model file. */
   resolve(ref: string): ResolvedModel {
     const parsed = parseModelRef(ref);
     if (parsed.kind === 'cid') {
-      const file = this.meta.getFile(parsed.cid);
+      const file = this.file(parsed.cid);
       if (!file) throw new PlumbError('MODEL_NOT_FOUND', `no model with CID ${parsed.cid} on this node`);
       return { cid: parsed.cid, file, version: this.meta.versionsOf(parsed.cid)[0] };
     }
@@ -93,7 +105,7 @@ export class ModelHub {
       throw new PlumbError('MODEL_NOT_FOUND', `${parsed.repo} has no version ${parsed.version}`, {
         metaMessages: [`Versions: ${versions.map((v) => v.version).join(', ')}`],
       });
-    return { cid: version.cid, file: this.meta.getFile(version.cid)!, version };
+    return { cid: version.cid, file: this.file(version.cid)!, version };
   }
 
   listRepositories(): RepositoryRecord[] {

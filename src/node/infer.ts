@@ -49,6 +49,6 @@ export async function infer(node: PlumbNode, p: InferParameters): Promise<InferR
     sign: key.sign,
   });
   const json = JSON.stringify(receipt);
-  node.hub.meta.putReceipt({ id: receipt.id, modelCid: cid, createdAt: receipt.timestamp, body: json });
+  await node.receipts.append({ id: receipt.id, modelCid: cid, createdAt: receipt.timestamp, body: json });
   return { receipt, outputs, json };
 }

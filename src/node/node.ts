@@ -13,6 +13,7 @@ import { signDigest } from '../core/secp256k1.ts';
 import { BlobStore } from '../hub/blob-store.ts';
 import { ModelHub } from '../hub/hub.ts';
 import { MetadataStore } from '../hub/metadata.ts';
+import { ReceiptLog } from '../hub/receipt-log.ts';
 import { OnnxRuntime } from '../runtime/onnx/onnx-runtime.ts';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from './config.ts';
 import { loadOrCreateNodeKey } from './keystore.ts';
@@ -25,6 +26,7 @@ export class PlumbNode {
   readonly config: NodeConfig;
   readonly hub: ModelHub;
   readonly runtime: OnnxRuntime;
+  readonly receipts: ReceiptLog;
   readonly domain: ReceiptDomain = defaultReceiptDomain;
   readonly startedAt = new Date();
   #key: NodeKey | undefined;
@@ -38,6 +40,7 @@ export class PlumbNode {
       blobs: new BlobStore({ dir: join(dir, 'blobs') }),
       meta: new MetadataStore({ path: join(dir, 'plumb.db') }),
     });
+    this.receipts = new ReceiptLog(this.hub.meta);
     this.runtime = new OnnxRuntime({
       maxSessions: this.config.maxSessions,
       intraOpThreads: this.config.intraOpThreads,
@@ -81,6 +84,7 @@ export class PlumbNode {
     if (!this.#running) return;
     this.#running = false;
     await this.runtime.stop();
+    this.receipts.flush();
     this.hub.meta.stop();
     await this.hub.blobs.stop();
   }
