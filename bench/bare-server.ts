@@ -28,11 +28,19 @@ function toOrt(t: JsonTensor): ort.Tensor {
     case 'int32':
       return new ort.Tensor('int32', Int32Array.from(d as number[]), t.shape);
     case 'int64':
-      return new ort.Tensor('int64', BigInt64Array.from(d, (v) => BigInt(v as number | string)), t.shape);
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(d, (v) => BigInt(v as number | string)),
+        t.shape,
+      );
     case 'uint8':
       return new ort.Tensor('uint8', Uint8Array.from(d as number[]), t.shape);
     case 'bool':
-      return new ort.Tensor('bool', Uint8Array.from(d, (v) => (v === true || v === 1 ? 1 : 0)), t.shape);
+      return new ort.Tensor(
+        'bool',
+        Uint8Array.from(d, (v) => (v === true || v === 1 ? 1 : 0)),
+        t.shape,
+      );
     default:
       throw new Error(`dtype ${t.dtype} not handled by the bare server`);
   }
@@ -58,7 +66,8 @@ async function main(): Promise<void> {
   const spec = readSpec(requireFlag(flags, 'spec'));
   const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
   const sessions = new Map<string, ort.InferenceSession>();
-  for (const m of spec.models) sessions.set(m.repo, await ort.InferenceSession.create(readFileSync(m.path), options));
+  for (const m of spec.models)
+    sessions.set(m.repo, await ort.InferenceSession.create(readFileSync(m.path), options));
 
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> => {
     if (req.method !== 'POST' || req.url !== '/v1/infer') return send(res, 404, { error: 'not found' });
@@ -106,6 +115,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bare-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `bare-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

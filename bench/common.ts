@@ -56,13 +56,21 @@ export function numberFlag(flags: Map<string, string>, name: string, fallback: n
   const value = flags.get(name);
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: expected a non-negative number, got "${value}"`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`--${name}: expected a non-negative number, got "${value}"`);
   return n;
 }
 
 // ---------------------------------------------------------------- statistics
 
-export type LatencySummary = { n: number; meanMs: number; p50Ms: number; p99Ms: number; minMs: number; maxMs: number };
+export type LatencySummary = {
+  n: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  minMs: number;
+  maxMs: number;
+};
 
 /** Nearest-rank percentile of ascending `sorted`. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -101,7 +109,11 @@ export function nowMs(): number {
  */
 export function opsPerSecond(
   fn: () => unknown,
-  { minIters = 10, maxIters = 1_000_000, maxMs = 2000 }: { minIters?: number; maxIters?: number; maxMs?: number } = {},
+  {
+    minIters = 10,
+    maxIters = 1_000_000,
+    maxMs = 2000,
+  }: { minIters?: number; maxIters?: number; maxMs?: number } = {},
 ): { ops: number; opsPerSec: number; usPerOp: number } {
   const start = nowMs();
   let ops = 0;
@@ -152,10 +164,18 @@ export function killAllChildren(): void {
  * when this process dies, the pipe closes and the child stops itself, so no orphans remain
  * even if the bench is killed with SIGKILL.
  */
-export function spawnNode(script: string, args: readonly string[], nodeArgs: readonly string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...nodeArgs, script, ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+export function spawnNode(
+  script: string,
+  args: readonly string[],
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', ...nodeArgs, script, ...args],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   live.add(child);
   child.once('exit', () => live.delete(child));
   // An exited child's stdin can fail with EPIPE; nothing is ever written to it.
@@ -167,7 +187,10 @@ export function spawnNode(script: string, args: readonly string[], nodeArgs: rea
 export function firstJsonLine<T>(child: ChildProcess, what: string, timeoutMs = 60_000): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => fail(new Error(`${what}: no ready line within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${what}: no ready line within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       fail(new Error(`${what} exited (code ${code}, signal ${signal}) before it was ready`));
     function fail(error: Error) {
@@ -257,4 +280,33 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+// ---------------------------------------------------------------- JSON output
+
+/**
+ * JSON with two-space indent as the repository's formatter (biome) writes it: objects one key
+ * per line, arrays of scalars on one line when that line fits in `width` columns.
+ */
+export function formatJson(value: unknown, width = 110): string {
+  const walk = (v: unknown, indent: string, prefixLength: number): string => {
+    if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+    const inner = `${indent}  `;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      if (v.every((x) => x === null || typeof x !== 'object')) {
+        const flat = `[${v.map((x) => JSON.stringify(x) ?? 'null').join(', ')}]`;
+        if (prefixLength + flat.length + 1 <= width) return flat;
+      }
+      return `[\n${v.map((x) => `${inner}${walk(x, inner, inner.length)}`).join(',\n')}\n${indent}]`;
+    }
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    if (entries.length === 0) return '{}';
+    const lines = entries.map(([k, x]) => {
+      const key = `${inner}${JSON.stringify(k)}: `;
+      return `${key}${walk(x, inner, key.length)}`;
+    });
+    return `{\n${lines.join(',\n')}\n${indent}}`;
+  };
+  return walk(value, '', 0);
 }

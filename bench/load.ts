@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { numberFlag, nowMs, parseFlags, requireFlag, round, summarize } from './common.ts';
+import { nowMs, numberFlag, parseFlags, requireFlag, round, summarize } from './common.ts';
 
 const flags = parseFlags(process.argv.slice(2));
 const url = new URL('/v1/infer', requireFlag(flags, 'url'));

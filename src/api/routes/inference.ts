@@ -82,12 +82,18 @@ const verifyRoute = createRoute({
   },
 });
 
-const jsonHeaders = { 'content-type': 'application/json' };
+/**
+ * A JSON response from text already serialized. Headers are a fresh object per response: the
+ * Node adapter writes Content-Length into the object it is given.
+ */
+function jsonText(body: string): Response {
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+}
 
 export function inferenceRoutes(app: OpenAPIHono, node: PlumbNode): void {
   app.openapi(inferRoute, async (c) => {
     const { json: body } = await infer(node, c.req.valid('json'));
-    return new Response(body, { status: 200, headers: jsonHeaders }) as never;
+    return jsonText(body) as never;
   });
 
   app.openapi(receiptsRoute, (c) => {
@@ -103,7 +109,7 @@ export function inferenceRoutes(app: OpenAPIHono, node: PlumbNode): void {
     const id = c.req.valid('param').id.toLowerCase();
     const row = node.hub.meta.getReceipt(id);
     if (!row) throw new PlumbError('RECEIPT_NOT_FOUND', `no receipt ${id} on this node`);
-    return new Response(row.body, { status: 200, headers: jsonHeaders }) as never;
+    return jsonText(row.body) as never;
   });
 
   app.openapi(verifyRoute, async (c) => {
