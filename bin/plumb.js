@@ -18,7 +18,9 @@ if (major > 22 || (major === 22 && minor >= 18)) {
   try {
     pinned = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin', 'node');
   } catch {
-    process.stderr.write(`plumb: needs Node >= 22.18 (this is ${process.version}); run \`npm ci\` to install the pinned one\n`);
+    process.stderr.write(
+      `plumb: needs Node >= 22.18 (this is ${process.version}); run \`npm ci\` to install the pinned one\n`,
+    );
     process.exit(1);
   }
   const result = spawnSync(pinned, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
