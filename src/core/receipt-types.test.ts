@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { encodeType } from './eip712.ts';
 import { isPlumbError } from './errors.ts';
@@ -7,6 +8,7 @@ import {
   defaultReceiptDomain,
   type ReceiptDigestFields,
   receiptDigest,
+  receiptDigestGeneric,
   receiptTypes,
 } from './receipt-types.ts';
 import { privateKeyToAddress, recoverAddress, signDigest } from './secp256k1.ts';
@@ -146,4 +148,25 @@ describe('receipt EIP-712 type', () => {
     const digest = receiptDigest(defaultReceiptDomain, fields);
     assert.equal(recoverAddress(digest, signDigest(digest, pk)), privateKeyToAddress(pk));
   });
+});
+
+it('the fast receipt digest equals the general EIP-712 encoder on random fields and domains', async () => {
+  const hex = (n: number) => `0x${randomBytes(n).toString('hex')}` as const;
+  const domains = [
+    defaultReceiptDomain,
+    { name: 'Plumb', version: '1', chainId: 31337, verifyingContract: hex(20) },
+  ];
+  for (let i = 0; i < 200; i++) {
+    const fields = {
+      modelCid: hex(36),
+      inputHash: hex(32),
+      outputHash: hex(32),
+      mode: i % 2 ? 'signed' : 'zk',
+      node: hex(20),
+      timestamp: BigInt(`0x${randomBytes(8).toString('hex')}`),
+      nonce: hex(32),
+    };
+    const domain = domains[i % 2]!;
+    assert.deepEqual(receiptDigest(domain, fields), receiptDigestGeneric(domain, fields));
+  }
 });

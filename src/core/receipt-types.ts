@@ -10,8 +10,9 @@
  *
  * Changing a member (name, type or order) changes every digest: bump the domain version.
  */
-import { type TypedDataDomain, typedDataDigest } from './eip712.ts';
-import type { Hex } from './hash.ts';
+import { domainSeparator, type TypedDataDomain, typedDataDigest, typeHash } from './eip712.ts';
+import { PlumbError } from './errors.ts';
+import { fromHex, type Hex, keccak256 } from './hash.ts';
 
 export const receiptTypes = {
   Receipt: [
@@ -44,11 +45,69 @@ export type ReceiptDigestFields = {
 };
 
 /**
- * The 32-byte EIP-712 digest of a receipt. Throws PlumbError INVALID_ARGUMENT naming the
- * field (`message.inputHash: ...`) when a value does not fit its type.
+ * The 32-byte EIP-712 digest of a receipt, through the general encoder. Throws PlumbError
+ * INVALID_ARGUMENT naming the field (`message.inputHash: ...`) when a value does not fit.
  */
-export function receiptDigest(domain: TypedDataDomain, fields: ReceiptDigestFields): Uint8Array {
+export function receiptDigestGeneric(domain: TypedDataDomain, fields: ReceiptDigestFields): Uint8Array {
   const { modelCid, inputHash, outputHash, mode, node, timestamp, nonce } = fields;
   const message = { modelCid, inputHash, outputHash, mode, node, timestamp, nonce };
   return typedDataDigest({ domain, types: receiptTypes, primaryType: 'Receipt', message });
+}
+
+// The hot path: every inference signs one receipt, so its digest is laid out directly
+// (typeHash, keccak(modelCid), inputHash, outputHash, keccak(mode), node, timestamp, nonce),
+// with the domain separator and mode hashes computed once. Tests hold it equal to the
+// general encoder above.
+const receiptTypeHash = fromHex(typeHash(receiptTypes, 'Receipt'));
+const separators = new WeakMap<TypedDataDomain, Uint8Array>();
+const modeHashes = new Map<string, Uint8Array>();
+
+function bytesOf(value: Hex | Uint8Array, field: string, length?: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof value === 'string' ? fromHex(value) : value;
+  } catch {
+    throw new PlumbError('INVALID_ARGUMENT', `message.${field}: expected 0x-prefixed hex`);
+  }
+  if (length !== undefined && bytes.length !== length)
+    throw new PlumbError(
+      'INVALID_ARGUMENT',
+      `message.${field}: expected a ${length}-byte value, got ${bytes.length} bytes`,
+    );
+  return bytes;
+}
+
+/**
+ * The 32-byte EIP-712 digest of a receipt. Throws PlumbError INVALID_ARGUMENT naming the
+ * field when a value does not fit its type.
+ */
+export function receiptDigest(domain: TypedDataDomain, fields: ReceiptDigestFields): Uint8Array {
+  let separator = separators.get(domain);
+  if (!separator) {
+    separator = fromHex(domainSeparator(domain));
+    separators.set(domain, separator);
+  }
+  let modeHash = modeHashes.get(fields.mode);
+  if (!modeHash) {
+    modeHash = keccak256(new TextEncoder().encode(fields.mode));
+    if (modeHashes.size < 16) modeHashes.set(fields.mode, modeHash);
+  }
+  const timestamp = BigInt(fields.timestamp);
+  if (timestamp < 0n || timestamp >= 2n ** 64n)
+    throw new PlumbError('INVALID_ARGUMENT', 'message.timestamp: out of range for uint64');
+  const struct = new Uint8Array(32 * 8);
+  struct.set(receiptTypeHash, 0);
+  struct.set(keccak256(bytesOf(fields.modelCid, 'modelCid')), 32);
+  struct.set(bytesOf(fields.inputHash, 'inputHash', 32), 64);
+  struct.set(bytesOf(fields.outputHash, 'outputHash', 32), 96);
+  struct.set(modeHash, 128);
+  struct.set(bytesOf(fields.node, 'node', 20), 160 + 12);
+  new DataView(struct.buffer).setBigUint64(192 + 24, timestamp);
+  struct.set(bytesOf(fields.nonce, 'nonce', 32), 224);
+  const payload = new Uint8Array(2 + 32 + 32);
+  payload[0] = 0x19;
+  payload[1] = 0x01;
+  payload.set(separator, 2);
+  payload.set(keccak256(struct), 34);
+  return keccak256(payload);
 }

@@ -68,7 +68,7 @@ export type ReceiptFields = {
 /** The EIP-712 digest of a receipt's signed fields. */
 export function digestOf(domain: ReceiptDomain, f: ReceiptFields): Uint8Array {
   return receiptDigest(domain, {
-    modelCid: toHex(cidToBytes(f.modelCid)),
+    modelCid: cidToBytes(f.modelCid),
     inputHash: f.inputHash as Hex,
     outputHash: f.outputHash as Hex,
     mode: f.mode,
@@ -212,6 +212,15 @@ export function receiptOutputs(receipt: Receipt): TensorMap {
   return tensorMapFromJson(receipt.outputs as TensorMapJson, 'outputs');
 }
 
+const noncePool = new Uint8Array(32 * 128);
+let nonceOffset = noncePool.length;
+
+/** A random 32-byte nonce (drawn from a pool refilled 128 at a time: one system call, not one each). */
 export function randomNonce(): Hex {
-  return toHex(crypto.getRandomValues(new Uint8Array(32)));
+  if (nonceOffset === noncePool.length) {
+    crypto.getRandomValues(noncePool);
+    nonceOffset = 0;
+  }
+  nonceOffset += 32;
+  return toHex(noncePool.subarray(nonceOffset - 32, nonceOffset));
 }

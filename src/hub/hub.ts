@@ -36,6 +36,9 @@ export class ModelHub {
   readonly meta: MetadataStore;
   /** File rows never change once written, so they are cached by CID. */
   readonly #files = new Map<string, ModelFile>();
+  /** Versions per repository, newest first; dropped on a push here or a commit by another process. */
+  readonly #versions = new Map<string, VersionRecord[]>();
+  #dataVersion = -1;
 
   constructor(components: { blobs: BlobStore; meta: MetadataStore }) {
     this.blobs = components.blobs;
@@ -68,6 +71,7 @@ export class ModelHub {
         this.meta.putFile({ cid, size, manifest: m });
         return this.meta.addVersion({ repo, version, cid, description: opts.description ?? '' });
       });
+      this.#versions.delete(repo);
       return { cid, size, repo, version: record.version, manifest: m };
     } catch (error) {
       // Nothing half-written: a blob no file row refers to goes.
@@ -94,7 +98,7 @@ export class ModelHub {
       if (!file) throw new PlumbError('MODEL_NOT_FOUND', `no model with CID ${parsed.cid} on this node`);
       return { cid: parsed.cid, file, version: this.meta.versionsOf(parsed.cid)[0] };
     }
-    const versions = this.meta.listVersions(parsed.repo);
+    const versions = this.#listVersions(parsed.repo);
     if (versions.length === 0)
       throw new PlumbError('MODEL_NOT_FOUND', `no model named ${parsed.repo} on this node`, {
         metaMessages: ['List models with `plumb model ls`.'],
@@ -106,6 +110,20 @@ export class ModelHub {
         metaMessages: [`Versions: ${versions.map((v) => v.version).join(', ')}`],
       });
     return { cid: version.cid, file: this.file(version.cid)!, version };
+  }
+
+  #listVersions(repo: string): VersionRecord[] {
+    const dv = this.meta.dataVersion();
+    if (dv !== this.#dataVersion) {
+      this.#versions.clear();
+      this.#dataVersion = dv;
+    }
+    let versions = this.#versions.get(repo);
+    if (!versions) {
+      versions = this.meta.listVersions(repo);
+      if (versions.length > 0) this.#versions.set(repo, versions);
+    }
+    return versions;
   }
 
   listRepositories(): RepositoryRecord[] {

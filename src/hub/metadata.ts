@@ -93,6 +93,14 @@ export class MetadataStore {
     }
   }
 
+  /**
+   * SQLite's `data_version`: changes when another connection (another process on the same
+   * data directory) commits. Caches above this store compare it to know when to drop.
+   */
+  dataVersion(): number {
+    return (this.#stmt('PRAGMA data_version').get() as { data_version: number }).data_version;
+  }
+
   // ------------------------------------------------------------------ files
 
   getFile(cid: string): ModelFile | undefined {

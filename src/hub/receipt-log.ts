@@ -1,8 +1,9 @@
 /**
- * Group commit for receipts: every receipt appended during one turn of the event loop is
- * written in a single transaction on the next turn, and each `append` resolves once its
- * receipt is durable in the store. Under load this turns hundreds of commits into one; alone,
- * a receipt is written at once (one turn later).
+ * Group commit for receipts: receipts appended close together are written in one
+ * transaction, and each `append` resolves once its receipt is committed. A lone receipt is
+ * written on the next turn of the event loop; under load, commits are spaced at least
+ * `intervalMs` apart (or happen at once when `maxBatch` receipts wait), so one commit
+ * carries many receipts and each waits at most `intervalMs` longer.
  */
 import type { MetadataStore, StoredReceipt } from './metadata.ts';
 
@@ -12,28 +13,40 @@ export class ReceiptLog {
   readonly #meta: MetadataStore;
   #pending: StoredReceipt[] = [];
   #waiters: Waiter[] = [];
-  #scheduled: NodeJS.Immediate | undefined;
+  readonly #intervalMs: number;
+  readonly #maxBatch: number;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  #lastCommit = 0;
 
-  constructor(meta: MetadataStore) {
+  constructor(meta: MetadataStore, options: { intervalMs?: number; maxBatch?: number } = {}) {
     this.#meta = meta;
+    this.#intervalMs = options.intervalMs ?? 4;
+    this.#maxBatch = options.maxBatch ?? 512;
   }
 
   /** Queue a receipt; resolves when it is committed. */
   append(receipt: StoredReceipt): Promise<void> {
     this.#pending.push(receipt);
-    this.#scheduled ??= setImmediate(() => this.flush());
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (this.#pending.length >= this.#maxBatch) this.flush();
+    else if (!this.#timer) {
+      const wait = this.#lastCommit + this.#intervalMs - performance.now();
+      this.#timer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
+    }
+    return done;
   }
 
   /** Commit everything queued now. */
   flush(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled);
-    this.#scheduled = undefined;
+    clearTimeout(this.#timer as NodeJS.Timeout);
+    clearImmediate(this.#timer as NodeJS.Immediate);
+    this.#timer = undefined;
     const batch = this.#pending;
     const waiters = this.#waiters;
     if (batch.length === 0) return;
     this.#pending = [];
     this.#waiters = [];
+    this.#lastCommit = performance.now();
     try {
       this.#meta.transaction(() => {
         for (const r of batch) this.#meta.putReceipt(r);
