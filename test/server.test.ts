@@ -12,7 +12,7 @@ import { createTestNode, type TestNode } from './helpers/node.ts';
 let t: TestNode;
 let server: Server;
 before(async () => {
-  t = await createTestNode();
+  t = await createTestNode({ maxJsonBytes: 4096, maxUploadBytes: 64 * 1024 });
   server = await serve(t.node);
   await pushModel(t.node, { source: buildMlp({ sizes: [2, 3], seed: 1 }).bytes, repo: 'small/m' });
   await pushModel(t.node, { source: buildMlp({ sizes: [64, 32, 16], seed: 2 }).bytes, repo: 'big/m' });
@@ -51,4 +51,39 @@ test('health and node info over the socket', async () => {
   assert.deepEqual(await (await fetch(`${server.url}/health`)).json(), { status: 'ok' });
   const info = (await (await fetch(`${server.url}/v1/node`)).json()) as { address: string };
   assert.equal(info.address, t.node.key.address);
+});
+
+test('bodies read from the socket: upload, malformed JSON, over-limit JSON and upload', async () => {
+  const bytes = buildMlp({ sizes: [3, 4], seed: 9 }).bytes;
+  const pushed = await fetch(`${server.url}/v1/models?repo=socket/m`, { method: 'POST', body: bytes });
+  assert.equal(pushed.status, 201);
+  const post = (body: string) =>
+    fetch(`${server.url}/v1/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+  const malformed = await post('{"model":');
+  assert.equal(malformed.status, 400);
+  assert.equal(malformed.headers.get('content-type'), 'application/problem+json');
+  const big = await post(JSON.stringify({ model: 'socket/m', inputs: { pad: 'x'.repeat(5000) } }));
+  assert.equal(big.status, 413);
+  assert.equal(((await big.json()) as { code: string }).code, 'PAYLOAD_TOO_LARGE');
+  const hugeUpload = await fetch(`${server.url}/v1/models?repo=socket/big`, {
+    method: 'POST',
+    body: new Blob([new Uint8Array(64 * 1024 + 1)]).stream(),
+    duplex: 'half',
+  } as RequestInit);
+  assert.equal(hugeUpload.status, 413);
+  assert.equal(
+    (
+      await post(
+        JSON.stringify({
+          model: 'socket/m',
+          inputs: { input: { dtype: 'float32', shape: [1, 3], data: [1, 2, 3] } },
+        }),
+      )
+    ).status,
+    200,
+  );
 });

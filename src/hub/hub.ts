@@ -36,9 +36,14 @@ export class ModelHub {
   readonly meta: MetadataStore;
   /** File rows never change once written, so they are cached by CID. */
   readonly #files = new Map<string, ModelFile>();
-  /** Versions per repository, newest first; dropped on a push here or a commit by another process. */
+  /**
+   * Versions per repository, newest first. Dropped on a push here; a push by another process
+   * on the same data directory (SQLite's data_version moves) is seen within `recheckMs`.
+   */
   readonly #versions = new Map<string, VersionRecord[]>();
   #dataVersion = -1;
+  #checkedAt = 0;
+  static readonly recheckMs = 100;
 
   constructor(components: { blobs: BlobStore; meta: MetadataStore }) {
     this.blobs = components.blobs;
@@ -113,10 +118,14 @@ export class ModelHub {
   }
 
   #listVersions(repo: string): VersionRecord[] {
-    const dv = this.meta.dataVersion();
-    if (dv !== this.#dataVersion) {
-      this.#versions.clear();
-      this.#dataVersion = dv;
+    const now = performance.now();
+    if (now - this.#checkedAt >= ModelHub.recheckMs) {
+      this.#checkedAt = now;
+      const dv = this.meta.dataVersion();
+      if (dv !== this.#dataVersion) {
+        this.#versions.clear();
+        this.#dataVersion = dv;
+      }
     }
     let versions = this.#versions.get(repo);
     if (!versions) {

@@ -20,7 +20,7 @@ export class ReceiptLog {
 
   constructor(meta: MetadataStore, options: { intervalMs?: number; maxBatch?: number } = {}) {
     this.#meta = meta;
-    this.#intervalMs = options.intervalMs ?? 4;
+    this.#intervalMs = options.intervalMs ?? 10;
     this.#maxBatch = options.maxBatch ?? 512;
   }
 

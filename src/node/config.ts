@@ -18,6 +18,12 @@ export const nodeConfigSchema = z.object({
     .int()
     .positive()
     .default(2 * 1024 ** 3),
+  /** Largest JSON request body (inference, verification), in bytes. */
+  maxJsonBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 ** 2),
   /** Most model sessions kept loaded. */
   maxSessions: z.number().int().positive().default(16),
   /** onnxruntime threads per operator; undefined leaves onnxruntime's default. */

@@ -1,11 +1,11 @@
 /** Inference, receipts and verification routes. */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { PlumbError } from '../../core/errors.ts';
 import { parseReceipt, verifyReceipt } from '../../core/receipt.ts';
 import { infer } from '../../node/infer.ts';
 import type { PlumbNode } from '../../node/node.ts';
 import { reexecute } from '../../node/reexecute.ts';
+import { jsonBody } from '../node-body.ts';
 import {
   InferRequestSchema,
   ReceiptSchema,
@@ -15,22 +15,11 @@ import {
 } from '../schemas.ts';
 import { errorResponses, json } from './responses.ts';
 
-/** Largest JSON body for inference and verification requests. */
-export const maxJsonBodyBytes = 256 * 1024 * 1024;
-
-const limit = bodyLimit({
-  maxSize: maxJsonBodyBytes,
-  onError: () => {
-    throw new PlumbError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${maxJsonBodyBytes} bytes`);
-  },
-});
-
 const inferRoute = createRoute({
   method: 'post',
   path: '/v1/infer',
   tags: ['inference'],
   summary: 'Run a model; returns the outputs in a signed receipt',
-  middleware: [limit] as const,
   request: { body: { required: true, content: { 'application/json': { schema: InferRequestSchema } } } },
   responses: {
     200: json(ReceiptSchema, 'The receipt, with outputs and evidence'),
@@ -73,7 +62,6 @@ const verifyRoute = createRoute({
   path: '/v1/verify',
   tags: ['inference'],
   summary: 'Verify a receipt (hashes and signature; optionally re-execute)',
-  middleware: [limit] as const,
   request: { body: { required: true, content: { 'application/json': { schema: VerifyRequestSchema } } } },
   responses: {
     200: json(VerifyResultSchema, 'The checks and the verdict'),
@@ -91,6 +79,9 @@ function jsonText(body: string): Response {
 }
 
 export function inferenceRoutes(app: OpenAPIHono, node: PlumbNode): void {
+  const body = jsonBody(node.config.maxJsonBytes);
+  app.use('/v1/infer', body);
+  app.use('/v1/verify', body);
   app.openapi(inferRoute, async (c) => {
     const { json: body } = await infer(node, c.req.valid('json'));
     return jsonText(body) as never;

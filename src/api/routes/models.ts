@@ -3,6 +3,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PlumbError } from '../../core/errors.ts';
 import type { PlumbNode } from '../../node/node.ts';
 import { pushModel } from '../../node/push-model.ts';
+import { incomingOf } from '../node-body.ts';
 import {
   ModelFileSchema,
   PushQuerySchema,
@@ -110,10 +111,11 @@ export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
         'PAYLOAD_TOO_LARGE',
         `upload of ${declared} bytes is over this node's limit of ${node.config.maxUploadBytes} bytes`,
       );
-    const body = c.req.raw.body;
+    // Stream from Node's request when there is one (cheaper than the web stream), else the web body.
+    const body = incomingOf(c) ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
     if (!body) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
     const result = await pushModel(node, {
-      source: body as unknown as AsyncIterable<Uint8Array>,
+      source: body,
       repo: q.repo,
       version: q.version,
       description: q.description,
