@@ -64,7 +64,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const spec = readSpec(requireFlag(flags, 'spec'));
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  const threads = Number(process.env['PLUMB_BENCH_INTRA_OP'] ?? 0);
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+  };
   const sessions = new Map<string, ort.InferenceSession>();
   for (const m of spec.models)
     sessions.set(m.repo, await ort.InferenceSession.create(readFileSync(m.path), options));

@@ -15,7 +15,9 @@
  *                output, vs plain SHA-256 of the same encoded tensors.
  * 4. blobs       BlobStore write/read MB/s vs plain file copy/read (bench/blob-store.ts).
  *
- * Models: 1l_mlp and 3l_relu_conv_fc from the ezkl corpus, and mlp-784-128-10 built in code.
+ * Models: 1l_mlp and 3l_relu_conv_fc from the ezkl corpus, mlp-784-128-10 built in code, and
+ * mlp-784-2048x2-10 (built in code, ~6M multiply-adds) to show where the ratio goes once the
+ * model, not the request, is the work.
  * Prints tables, then the results as JSON (also written to bench/results.json). `--profile`
  * runs the V8 CPU profiler in each Plumb server child while it serves, prints where its time
  * goes, and keeps the .cpuprofile files in bench/profiles/.
@@ -152,6 +154,7 @@ function modelSources(): ModelSource[] {
     };
   };
   const mlp = buildMlp({ sizes: [784, 128, 10], seed: 1 });
+  const wide = buildMlp({ sizes: [784, 2048, 2048, 10], seed: 2 });
   const random = seededRandom(42);
   const data = Array.from({ length: 784 }, () => Math.round(random() * 1e4) / 1e4);
   return [
@@ -161,6 +164,11 @@ function modelSources(): ModelSource[] {
       name: 'mlp-784-128-10',
       bytes: mlp.bytes,
       inputsFor: () => ({ [mlp.inputName]: { dtype: 'float32', shape: [1, 784], data } }),
+    },
+    {
+      name: 'mlp-784-2048x2-10',
+      bytes: wide.bytes,
+      inputsFor: () => ({ [wide.inputName]: { dtype: 'float32', shape: [1, 784], data } }),
     },
   ];
 }

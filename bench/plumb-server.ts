@@ -30,7 +30,13 @@ async function main(): Promise<void> {
   const given = flags.get('data-dir');
   const dataDir = given ?? (await mkdtemp(join(tmpdir(), 'plumb-bench-server-')));
   if (given) await mkdir(given, { recursive: false, mode: 0o700 });
-  const node = new PlumbNode({ dataDir, host: '127.0.0.1', port: 0 });
+  const threads = Number(process.env['PLUMB_BENCH_INTRA_OP'] ?? 0);
+  const node = new PlumbNode({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    ...(threads ? { intraOpThreads: threads } : {}),
+  });
   let server: Server | undefined;
   let stopping = false;
   const shutdown = (code: number) => {

@@ -78,7 +78,7 @@ export function digestOf(domain: ReceiptDomain, f: ReceiptFields): Uint8Array {
   });
 }
 
-export type BuildReceiptParameters = {
+export type DraftReceiptParameters = {
   domain: ReceiptDomain;
   modelCid: string;
   model?: { repo: string; version: string } | undefined;
@@ -88,13 +88,15 @@ export type BuildReceiptParameters = {
   node: Hex;
   nonce: Hex;
   timestamp: number;
-  /** Signs an EIP-712 digest with the node's key. */
-  sign: (digest: Uint8Array) => Hex;
   /** Include the inputs in the receipt so it can be re-executed (default true). */
   includeInputs?: boolean;
 };
 
-export function buildReceipt(p: BuildReceiptParameters): Receipt {
+/** A receipt without its signature, and the EIP-712 digest to sign. */
+export type DraftReceipt = { digest: Uint8Array; receipt: Omit<Receipt, 'evidence'> };
+
+/** Hash inputs and outputs and lay out a receipt; `sealReceipt` adds the signature. */
+export function draftReceipt(p: DraftReceiptParameters): DraftReceipt {
   const fields: ReceiptFields = {
     modelCid: p.modelCid,
     inputHash: hashTensors(p.inputs),
@@ -105,8 +107,8 @@ export function buildReceipt(p: BuildReceiptParameters): Receipt {
     nonce: p.nonce,
   };
   const digest = digestOf(p.domain, fields);
-  return {
-    version: 1,
+  const receipt = {
+    version: 1 as const,
     id: toHex(digest),
     mode: fields.mode,
     modelCid: fields.modelCid,
@@ -119,8 +121,23 @@ export function buildReceipt(p: BuildReceiptParameters): Receipt {
     timestamp: fields.timestamp,
     nonce: fields.nonce,
     domain: p.domain,
-    evidence: { signature: p.sign(digest) },
   };
+  return { digest, receipt };
+}
+
+export function sealReceipt(draft: DraftReceipt, signature: Hex): Receipt {
+  return { ...draft.receipt, evidence: { signature } };
+}
+
+export type BuildReceiptParameters = DraftReceiptParameters & {
+  /** Signs an EIP-712 digest with the node's key. */
+  sign: (digest: Uint8Array) => Hex;
+};
+
+/** Draft and sign a receipt in one step. */
+export function buildReceipt(p: BuildReceiptParameters): Receipt {
+  const draft = draftReceipt(p);
+  return sealReceipt(draft, p.sign(draft.digest));
 }
 
 /** Validate a receipt's structure; throws INVALID_RECEIPT naming the first bad field. */

@@ -61,19 +61,30 @@ test('a model that fails validation leaves no blob and no rows', async () => {
   hub.meta.stop();
 });
 
-test('receipts appended together are committed together, each append resolving once durable', async () => {
+test('receipts appended together are committed together, each append resolving once durable', {
+  timeout: 10_000,
+}, async () => {
   const meta = new MetadataStore({ path: ':memory:' });
   meta.start();
-  const log = new ReceiptLog(meta, { intervalMs: 20 });
+  let inflight = 1;
+  // An interval longer than the test's timeout: anything that waited for it would fail the test.
+  const log = new ReceiptLog(meta, { intervalMs: 60_000, inflight: () => inflight });
   const row = (i: number) => ({ id: `r${i}`, modelCid: 'bafk', createdAt: i, body: '{}' });
-  await log.append(row(0));
+  await log.append(row(0)); // a lone request commits at once
   assert.equal(meta.counts().receipts, 1);
+  inflight = 4; // four requests running: three append, the batch waits for the fourth
   const pending = [1, 2, 3].map((i) => log.append(row(i)));
-  assert.equal(meta.counts().receipts, 1, 'within the interval the batch waits');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(meta.counts().receipts, 1, 'the batch waits for the other requests');
+  await log.append(row(4)); // the fourth arrives: all four commit together at once
   await Promise.all(pending);
-  assert.equal(meta.counts().receipts, 4);
-  log.append(row(4));
+  assert.equal(meta.counts().receipts, 5);
+  log.append(row(5));
   log.flush();
-  assert.equal(meta.counts().receipts, 5, 'flush commits at once (the node flushes on stop)');
+  assert.equal(meta.counts().receipts, 6, 'flush commits at once (the node flushes on stop)');
+  // One of three requests never appends (it failed): the interval commits the others.
+  const short = new ReceiptLog(meta, { intervalMs: 5, inflight: () => 3 });
+  await Promise.all([short.append(row(6)), short.append(row(7))]);
+  assert.equal(meta.counts().receipts, 8);
   meta.stop();
 });

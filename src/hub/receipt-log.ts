@@ -1,9 +1,11 @@
 /**
  * Group commit for receipts: receipts appended close together are written in one
- * transaction, and each `append` resolves once its receipt is committed. A lone receipt is
- * written on the next turn of the event loop; under load, commits are spaced at least
- * `intervalMs` apart (or happen at once when `maxBatch` receipts wait), so one commit
- * carries many receipts and each waits at most `intervalMs` longer.
+ * transaction, and each `append` resolves once its receipt is committed.
+ *
+ * `inflight()` says how many requests could still append. When every one of them has
+ * appended (always so for a lone client), the batch commits on the next turn of the event
+ * loop; otherwise it waits for the others, at most `intervalMs` (or until `maxBatch`). So a
+ * lone request pays no wait, and under load one commit carries many receipts.
  */
 import type { MetadataStore, StoredReceipt } from './metadata.ts';
 
@@ -15,13 +17,18 @@ export class ReceiptLog {
   #waiters: Waiter[] = [];
   readonly #intervalMs: number;
   readonly #maxBatch: number;
+  readonly #inflight: () => number;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  #lastCommit = 0;
+  #immediate = false;
 
-  constructor(meta: MetadataStore, options: { intervalMs?: number; maxBatch?: number } = {}) {
+  constructor(
+    meta: MetadataStore,
+    options: { intervalMs?: number; maxBatch?: number; inflight?: () => number } = {},
+  ) {
     this.#meta = meta;
     this.#intervalMs = options.intervalMs ?? 10;
     this.#maxBatch = options.maxBatch ?? 512;
+    this.#inflight = options.inflight ?? (() => 0);
   }
 
   /** Queue a receipt; resolves when it is committed. */
@@ -29,10 +36,13 @@ export class ReceiptLog {
     this.#pending.push(receipt);
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     if (this.#pending.length >= this.#maxBatch) this.flush();
-    else if (!this.#timer) {
-      const wait = this.#lastCommit + this.#intervalMs - performance.now();
-      this.#timer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
-    }
+    else if (this.#pending.length >= this.#inflight()) {
+      if (!this.#immediate) {
+        clearTimeout(this.#timer as NodeJS.Timeout);
+        this.#timer = setImmediate(() => this.flush());
+        this.#immediate = true;
+      }
+    } else this.#timer ??= setTimeout(() => this.flush(), this.#intervalMs);
     return done;
   }
 
@@ -41,12 +51,12 @@ export class ReceiptLog {
     clearTimeout(this.#timer as NodeJS.Timeout);
     clearImmediate(this.#timer as NodeJS.Immediate);
     this.#timer = undefined;
+    this.#immediate = false;
     const batch = this.#pending;
     const waiters = this.#waiters;
     if (batch.length === 0) return;
     this.#pending = [];
     this.#waiters = [];
-    this.#lastCommit = performance.now();
     try {
       this.#meta.transaction(() => {
         for (const r of batch) this.#meta.putReceipt(r);

@@ -6,7 +6,7 @@ import { PlumbError } from '../core/errors.ts';
 import type { Hex } from '../core/hash.ts';
 import { isHex } from '../core/hash.ts';
 import { checkInputs, parseInputs } from '../core/inputs.ts';
-import { buildReceipt, type Mode, modes, type Receipt, randomNonce } from '../core/receipt.ts';
+import { draftReceipt, type Mode, modes, type Receipt, randomNonce, sealReceipt } from '../core/receipt.ts';
 import type { TensorMap } from '../core/tensor.ts';
 import type { PlumbNode } from './node.ts';
 
@@ -24,6 +24,15 @@ export type InferParameters = {
 export type InferReturnType = { receipt: Receipt; outputs: TensorMap; json: string };
 
 export async function infer(node: PlumbNode, p: InferParameters): Promise<InferReturnType> {
+  node.load.inflight++;
+  try {
+    return await run(node, p);
+  } finally {
+    node.load.inflight--;
+  }
+}
+
+async function run(node: PlumbNode, p: InferParameters): Promise<InferReturnType> {
   const mode = p.mode ?? 'signed';
   if (!modes.includes(mode))
     throw new PlumbError('INVALID_ARGUMENT', `mode "${mode}" is not available on this node`, {
@@ -36,7 +45,7 @@ export async function infer(node: PlumbNode, p: InferParameters): Promise<InferR
   checkInputs(file.manifest.inputs, inputs);
   const outputs = await node.runtime.run(cid, () => node.hub.read(cid), inputs);
   const key = node.key;
-  const receipt = buildReceipt({
+  const draft = draftReceipt({
     domain: node.domain,
     modelCid: cid,
     model: version ? { repo: version.repo, version: version.version } : undefined,
@@ -46,8 +55,8 @@ export async function infer(node: PlumbNode, p: InferParameters): Promise<InferR
     node: key.address,
     nonce: (p.nonce as Hex | undefined) ?? randomNonce(),
     timestamp: Date.now(),
-    sign: key.sign,
   });
+  const receipt = sealReceipt(draft, await key.signAsync(draft.digest));
   const json = JSON.stringify(receipt);
   await node.receipts.append({ id: receipt.id, modelCid: cid, createdAt: receipt.timestamp, body: json });
   return { receipt, outputs, json };

@@ -17,19 +17,29 @@ import { ReceiptLog } from '../hub/receipt-log.ts';
 import { OnnxRuntime } from '../runtime/onnx/onnx-runtime.ts';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from './config.ts';
 import { loadOrCreateNodeKey } from './keystore.ts';
+import { WorkerSigner } from './signer.ts';
 
 export const plumbVersion = '0.1.0';
 
-export type NodeKey = { address: Hex; sign: (digest: Uint8Array) => Hex };
+export type NodeKey = {
+  address: Hex;
+  /** Sign on this thread. */
+  sign: (digest: Uint8Array) => Hex;
+  /** Sign on the signing thread (what inference uses: the event loop keeps serving). */
+  signAsync: (digest: Uint8Array) => Promise<Hex>;
+};
 
 export class PlumbNode {
   readonly config: NodeConfig;
   readonly hub: ModelHub;
   readonly runtime: OnnxRuntime;
   readonly receipts: ReceiptLog;
+  /** Inferences running now (the receipt log waits for them to batch commits). */
+  readonly load = { inflight: 0 };
   readonly domain: ReceiptDomain = defaultReceiptDomain;
   readonly startedAt = new Date();
   #key: NodeKey | undefined;
+  #signer: WorkerSigner | undefined;
   #keyCreated = false;
   #running = false;
 
@@ -40,7 +50,7 @@ export class PlumbNode {
       blobs: new BlobStore({ dir: join(dir, 'blobs') }),
       meta: new MetadataStore({ path: join(dir, 'plumb.db') }),
     });
-    this.receipts = new ReceiptLog(this.hub.meta);
+    this.receipts = new ReceiptLog(this.hub.meta, { inflight: () => this.load.inflight });
     this.runtime = new OnnxRuntime({
       maxSessions: this.config.maxSessions,
       intraOpThreads: this.config.intraOpThreads,
@@ -66,13 +76,21 @@ export class PlumbNode {
     if (this.#running) return;
     await mkdir(this.config.dataDir, { recursive: true, mode: 0o700 });
     const { privateKey, address, created } = await loadOrCreateNodeKey(this.config.dataDir);
-    this.#key = { address, sign: (digest) => signDigest(digest, privateKey) };
+    const signer = new WorkerSigner(privateKey);
+    await signer.start();
+    this.#signer = signer;
+    this.#key = {
+      address,
+      sign: (digest) => signDigest(digest, privateKey),
+      signAsync: (d) => signer.sign(d),
+    };
     this.#keyCreated = created;
     await this.hub.blobs.start();
     try {
       this.hub.meta.start();
     } catch (error) {
       await this.hub.blobs.stop();
+      await signer.stop();
       throw new PlumbError('UNAVAILABLE', `cannot open the metadata store in ${this.config.dataDir}`, {
         cause: error,
       });
@@ -87,5 +105,6 @@ export class PlumbNode {
     this.receipts.flush();
     this.hub.meta.stop();
     await this.hub.blobs.stop();
+    await this.#signer?.stop();
   }
 }
