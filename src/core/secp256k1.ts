@@ -4,10 +4,9 @@
  * Signatures are 65 bytes r ‖ s ‖ v with v = 27 or 28 and s in the lower half of the group
  * order, which is what `ecrecover` (and OpenZeppelin's ECDSA.recover) accept. Signing uses
  * tiny-secp256k1 (libsecp256k1 compiled to WASM, about 4x faster than pure JS) since the node
- * signs one receipt per inference; recovery uses @noble/curves. Both sign deterministically
- * (RFC 6979), so they produce the same bytes for the same key and digest.
+ * signs one receipt per inference, and for recovery (every verification). @noble/curves, which
+ * signs identically (both RFC 6979), cross-checks it in the tests.
  */
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as tiny from 'tiny-secp256k1';
 import { PlumbError } from './errors.ts';
 import { fromHex, type Hex, isHex, keccak256, toHex } from './hash.ts';
@@ -109,12 +108,14 @@ export function parseSignature(signature: string): { r: bigint; s: bigint; recov
 /** The checksummed address whose key signed `digest`. Throws INVALID_ARGUMENT on a malformed signature. */
 export function recoverAddress(digest: Uint8Array, signature: Hex): Hex {
   assertDigest(digest);
-  const { r, s, recovery } = parseSignature(signature);
-  let point: Uint8Array;
+  const { recovery } = parseSignature(signature); // checks r, s (low-s) and v
+  const rs = fromHex(signature).subarray(0, 64);
+  let point: Uint8Array | null;
   try {
-    point = new secp256k1.Signature(r, s, recovery).recoverPublicKey(digest).toBytes(false);
+    point = tiny.recover(digest, rs, recovery, false);
   } catch (error) {
     throw new PlumbError('INVALID_ARGUMENT', 'signature does not recover to a public key', { cause: error });
   }
+  if (!point) throw new PlumbError('INVALID_ARGUMENT', 'signature does not recover to a public key');
   return addressOfPublicKey(point);
 }
