@@ -111,6 +111,11 @@ describe('inference', () => {
     for (const [i, v] of receipt.outputs.output.data.entries()) assert.ok(Math.abs(v - expected[i]!) < 1e-5);
     assert.equal(verifyReceipt(receipt).valid, true);
     assert.equal(receipt.node, t.node.key.address);
+    assert.equal('inputs' in receipt, false, 'inputs are not echoed unless asked for');
+    // The client checks the inputs it sent against the signed inputHash.
+    assert.equal(verifyReceipt({ ...receipt, inputs }).valid, true);
+    const other = { input: { ...inputs.input, data: [9, 9, 9, 9] } };
+    assert.match(verifyReceipt({ ...receipt, inputs: other }).reason ?? '', /inputs hash mismatch/);
     const stored = await (await call(`/v1/receipts/${receipt.id}`)).json();
     assert.deepEqual(stored, receipt);
     const listed = (await (await call('/v1/receipts?limit=5')).json()) as { receipts: { id: string }[] };
@@ -139,7 +144,9 @@ describe('inference', () => {
   });
 
   test('verify reports tampering and re-executes on request', async () => {
-    const receipt = (await (await postJson('/v1/infer', { model: 'acme/mlp', inputs })).json()) as {
+    const receipt = (await (
+      await postJson('/v1/infer', { model: 'acme/mlp', inputs, includeInputs: true })
+    ).json()) as {
       outputs: { output: { data: number[] } };
     };
     const ok = (await (await postJson('/v1/verify', { receipt, reexecute: true })).json()) as {

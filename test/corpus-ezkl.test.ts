@@ -131,7 +131,11 @@ describe('ezkl corpus: push, infer over HTTP, verify, compare with onnxruntime',
       assert.equal(push.status, 201, `push ${repo}: ${push.status} ${describeProblem(push.body)}`);
       const { cid, manifest } = push.body;
 
-      const res = await requestJson<Receipt>(tn.app, 'POST', '/v1/infer', { model: repo, inputs: doc });
+      const res = await requestJson<Receipt>(tn.app, 'POST', '/v1/infer', {
+        model: repo,
+        inputs: doc,
+        includeInputs: true,
+      });
       assert.equal(res.status, 200, `infer ${repo}: ${res.status} ${describeProblem(res.body)}`);
       const receipt = res.body;
 

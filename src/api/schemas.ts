@@ -113,6 +113,9 @@ export const InferRequestSchema = z
       .openapi({ example: 'acme/mlp@1.0.0', description: 'owner/name[@version] or a CID' }),
     inputs: z.union([z.record(z.string(), TensorSchema), EzklInputSchema]),
     mode: z.enum(modes).optional(),
+    includeInputs: z.boolean().optional().openapi({
+      description: 'Carry the inputs in the receipt (default false; the inputHash binds them either way)',
+    }),
     nonce: z
       .string()
       .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x followed by 64 hex digits')

@@ -88,8 +88,8 @@ export type DraftReceiptParameters = {
   node: Hex;
   nonce: Hex;
   timestamp: number;
-  /** Include the inputs in the receipt so it can be re-executed (default true). */
-  includeInputs?: boolean;
+  /** Carry the inputs in the receipt, so it can be re-executed without them (default false). */
+  includeInputs?: boolean | undefined;
 };
 
 /** A receipt without its signature, and the EIP-712 digest to sign. */
@@ -115,7 +115,7 @@ export function draftReceipt(p: DraftReceiptParameters): DraftReceipt {
     ...(p.model ? { model: p.model } : {}),
     inputHash: fields.inputHash,
     outputHash: fields.outputHash,
-    ...(p.includeInputs === false ? {} : { inputs: tensorMapToJson(p.inputs) }),
+    ...(p.includeInputs ? { inputs: tensorMapToJson(p.inputs) } : {}),
     outputs: tensorMapToJson(p.outputs),
     node: fields.node,
     timestamp: fields.timestamp,

@@ -18,6 +18,11 @@ export type InferParameters = {
   mode?: Mode | undefined;
   /** 32-byte hex; random when omitted. */
   nonce?: string | undefined;
+  /**
+   * Carry the inputs in the receipt (default false: the client has them, and the receipt's
+   * inputHash binds them). Receipts kept as files for re-execution want them.
+   */
+  includeInputs?: boolean | undefined;
 };
 
 /** `json` is the receipt as stored, so callers need not serialize it again. */
@@ -54,6 +59,7 @@ async function run(node: PlumbNode, p: InferParameters): Promise<InferReturnType
     mode,
     node: key.address,
     nonce: (p.nonce as Hex | undefined) ?? randomNonce(),
+    includeInputs: p.includeInputs,
     timestamp: Date.now(),
   });
   const receipt = sealReceipt(draft, await key.signAsync(draft.digest));

@@ -23,11 +23,13 @@ export async function infer(ctx: CommandContext, o: InferOptions): Promise<void>
       o.inputs,
       async () => (await getModel(session.client, { ref: o.model })).manifest.inputs,
     );
+    // A receipt file carries its inputs, so `plumb verify --reexecute` needs nothing else.
     const receipt = await inferAction(session.client, {
       model: o.model,
       inputs,
       mode: o.mode,
       nonce: o.nonce,
+      includeInputs: true,
     });
     if (o.out) await writeAtomic(resolve(ctx.cwd, o.out), `${JSON.stringify(receipt, null, 2)}\n`);
     if (ctx.json) return printJson(ctx, receipt);

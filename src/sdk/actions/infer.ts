@@ -9,6 +9,8 @@ export type InferParameters = {
   mode?: Mode | undefined;
   /** 32-byte 0x-hex request nonce; the node picks a random one when omitted. */
   nonce?: string | undefined;
+  /** Carry the inputs in the receipt (default false), e.g. to keep it as a re-executable file. */
+  includeInputs?: boolean | undefined;
 };
 export type InferReturnType = Receipt;
 
@@ -22,5 +24,6 @@ export function infer(client: Client, p: InferParameters): Promise<InferReturnTy
   const body: Record<string, unknown> = { model: p.model, inputs: p.inputs };
   if (p.mode !== undefined) body['mode'] = p.mode;
   if (p.nonce !== undefined) body['nonce'] = p.nonce;
+  if (p.includeInputs !== undefined) body['includeInputs'] = p.includeInputs;
   return sendJson(client, '/v1/infer', postJson(body));
 }
