@@ -18,6 +18,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { PlumbError } from './errors.ts';
+import { ProtoWriter } from './protobuf/writer.ts';
 
 /** Chunk size of kubo's default fixed-size chunker. */
 export const CHUNK_SIZE = 262144;
@@ -61,46 +62,6 @@ export type CidBuilder = {
   /** Finishes the DAG and returns the root CID. The builder cannot be used after this. */
   digest(): CidDigest;
 };
-
-// ---------------------------------------------------------------------------------------------
-// Varints and protobuf bits
-
-/** Byte length of `n` as an unsigned LEB128 varint (n a safe non-negative integer). */
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-/** A write cursor over a buffer of known final size. */
-class ByteWriter {
-  readonly bytes: Uint8Array;
-  pos = 0;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-  }
-
-  byte(b: number): void {
-    this.bytes[this.pos++] = b;
-  }
-
-  varint(n: number): void {
-    while (n >= 128) {
-      this.bytes[this.pos++] = (n % 128) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.bytes[this.pos++] = n;
-  }
-
-  raw(b: Uint8Array): void {
-    this.bytes.set(b, this.pos);
-    this.pos += b.length;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Base32 (RFC 4648, lower case, no padding) and base58btc
@@ -216,50 +177,31 @@ type Child = {
 
 /** Encodes and hashes one dag-pb + UnixFS File node over `children`. */
 function makeNode(children: readonly Child[]): Child {
-  // UnixFS Data: Type (1) = File (2), filesize (3), blocksizes (4, repeated, unpacked).
   let fileSize = 0;
   let descendants = 0;
   for (const c of children) {
     fileSize += c.fileSize;
     descendants += c.tsize;
   }
-  let unixfsLength = 2 + 1 + varintLength(fileSize);
-  for (const c of children) unixfsLength += 1 + varintLength(c.fileSize);
-
-  // PBLink: Hash (1), Name (2, written even though empty), Tsize (3).
-  const linkLengths = children.map(
-    (c) => 1 + varintLength(c.cid.length) + c.cid.length + 2 + 1 + varintLength(c.tsize),
-  );
+  // UnixFS Data: Type (1) = File (2), filesize (3), blocksizes (4, repeated, unpacked).
+  const unixfs = new ProtoWriter();
+  unixfs.int(1, 2);
+  unixfs.int(3, fileSize);
+  for (const c of children) unixfs.int(4, c.fileSize);
   // PBNode: Links (2) first, then Data (1) - the canonical dag-pb byte order.
-  let nodeLength = 1 + varintLength(unixfsLength) + unixfsLength;
-  for (const l of linkLengths) nodeLength += 1 + varintLength(l) + l;
-
-  const w = new ByteWriter(nodeLength);
-  children.forEach((c, i) => {
-    w.byte(0x12);
-    w.varint(linkLengths[i]!);
-    w.byte(0x0a);
-    w.varint(c.cid.length);
-    w.raw(c.cid);
-    w.byte(0x12);
-    w.byte(0x00);
-    w.byte(0x18);
-    w.varint(c.tsize);
-  });
-  w.byte(0x0a);
-  w.varint(unixfsLength);
-  w.byte(0x08);
-  w.byte(0x02);
-  w.byte(0x18);
-  w.varint(fileSize);
+  // PBLink: Hash (1), Name (2, written even though empty), Tsize (3).
+  const node = new ProtoWriter();
   for (const c of children) {
-    w.byte(0x20);
-    w.varint(c.fileSize);
+    node.message(2, () => {
+      node.bytes(1, c.cid);
+      node.string(2, '');
+      node.int(3, c.tsize);
+    });
   }
-  if (w.pos !== nodeLength) throw new Error(`dag-pb node length mismatch: ${w.pos} != ${nodeLength}`);
-
-  const digest = createHash('sha256').update(w.bytes).digest();
-  return { cid: cidV1Bytes(CODEC_DAG_PB, digest), tsize: nodeLength + descendants, fileSize };
+  node.bytes(1, unixfs.finish());
+  const bytes = node.finish();
+  const digest = createHash('sha256').update(bytes).digest();
+  return { cid: cidV1Bytes(CODEC_DAG_PB, digest), tsize: bytes.length + descendants, fileSize };
 }
 
 /** Pieces shorter than this are gathered in a staging buffer before hashing (fewer native calls). */

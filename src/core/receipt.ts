@@ -16,6 +16,22 @@ import { type TensorMap, type TensorMapJson, tensorMapFromJson, tensorMapToJson 
 export const modes = ['signed'] as const;
 export type Mode = (typeof modes)[number];
 
+/** What a client asks a node to run (the body of `POST /v1/infer`). */
+export type InferRequest = {
+  /** `owner/name`, `owner/name@version` or a CID. */
+  model: string;
+  /** Plumb tensor map `{ name: { dtype, shape, data } }` or an ezkl input.json document. */
+  inputs: unknown;
+  mode?: Mode | undefined;
+  /** 32-byte 0x-hex request nonce; the node picks a random one when omitted. */
+  nonce?: string | undefined;
+  /**
+   * Carry the inputs in the receipt (default false: the client has them, and the receipt's
+   * inputHash binds them). Receipts kept as files for re-execution want them.
+   */
+  includeInputs?: boolean | undefined;
+};
+
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x followed by 64 hex digits');
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte 0x address');
 const tensorJson = z.object({

@@ -277,16 +277,20 @@ export class BlobStore {
     }
   }
 
-  /** The whole blob, verified against its CID (PlumbError INTEGRITY when the bytes do not match). */
-  async get(cid: string): Promise<Uint8Array> {
-    this.#ensureStarted();
-    let fh: FileHandle;
+  /** Open a blob for reading; BLOB_NOT_FOUND when it is not stored. */
+  async #open(cid: string): Promise<FileHandle> {
     try {
-      fh = await open(this.path(cid), 'r');
+      return await open(this.path(cid), 'r');
     } catch (error) {
       if (isErrno(error, 'ENOENT')) throw notFound(cid, error);
       throw error;
     }
+  }
+
+  /** The whole blob, verified against its CID (PlumbError INTEGRITY when the bytes do not match). */
+  async get(cid: string): Promise<Uint8Array> {
+    this.#ensureStarted();
+    const fh = await this.#open(cid);
     try {
       const { size } = await fh.stat();
       // Every byte is overwritten by the reads below (or the blob is reported corrupt).
@@ -322,13 +326,7 @@ export class BlobStore {
   async stream(cid: string, options: StreamOptions = {}): Promise<ReadableStream<Uint8Array>> {
     this.#ensureStarted();
     const { onProgress } = options;
-    let fh: FileHandle;
-    try {
-      fh = await open(this.path(cid), 'r');
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) throw notFound(cid, error);
-      throw error;
-    }
+    const fh = await this.#open(cid);
     const builder = createCidBuilder();
     let position = 0;
     let isOpen = true;

@@ -6,24 +6,18 @@ import { PlumbError } from '../core/errors.ts';
 import type { Hex } from '../core/hash.ts';
 import { isHex } from '../core/hash.ts';
 import { checkInputs, parseInputs } from '../core/inputs.ts';
-import { draftReceipt, type Mode, modes, type Receipt, randomNonce, sealReceipt } from '../core/receipt.ts';
+import {
+  draftReceipt,
+  type InferRequest,
+  modes,
+  type Receipt,
+  randomNonce,
+  sealReceipt,
+} from '../core/receipt.ts';
 import type { TensorMap } from '../core/tensor.ts';
 import type { PlumbNode } from './node.ts';
 
-export type InferParameters = {
-  /** `owner/name`, `owner/name@version` or a CID. */
-  model: string;
-  /** Plumb tensor map or ezkl input.json form (JSON), or already-parsed tensors. */
-  inputs: unknown;
-  mode?: Mode | undefined;
-  /** 32-byte hex; random when omitted. */
-  nonce?: string | undefined;
-  /**
-   * Carry the inputs in the receipt (default false: the client has them, and the receipt's
-   * inputHash binds them). Receipts kept as files for re-execution want them.
-   */
-  includeInputs?: boolean | undefined;
-};
+export type InferParameters = InferRequest;
 
 /** `json` is the receipt as stored, so callers need not serialize it again. */
 export type InferReturnType = { receipt: Receipt; outputs: TensorMap; json: string };

@@ -9,7 +9,7 @@
 
 export { hashTensors } from '../core/encoding.ts';
 export { type ErrorCode, isPlumbError, PlumbError } from '../core/errors.ts';
-export { type Receipt, verifyReceipt } from '../core/receipt.ts';
+export { type InferRequest, type Receipt, verifyReceipt } from '../core/receipt.ts';
 export { type Tensor, type TensorJson, tensorFromJson, tensorToJson } from '../core/tensor.ts';
 export { getModel } from './actions/getModel.ts';
 export { getNodeInfo } from './actions/getNodeInfo.ts';

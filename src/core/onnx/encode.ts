@@ -6,7 +6,7 @@
  * onnx.proto (packed only where it declares `[packed = true]`), and kept unknown fields are
  * appended verbatim. decodeModel(encodeModel(m)) deep-equals m.
  */
-import { ProtoWriter } from './protobuf.ts';
+import { ProtoWriter } from '../protobuf/reader.ts';
 import type {
   AttributeProto,
   DimensionProto,

@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { isPlumbError } from '../errors.ts';
+import { ProtoWriter } from '../protobuf/reader.ts';
 import { decodeModel, encodeModel, encodeTensorProto, readTensorProto } from './model.ts';
-import { ProtoWriter } from './protobuf.ts';
 import { AttributeType, type GraphProto, type ModelProto, type TensorProto } from './types.ts';
 
 const corpus = fileURLToPath(new URL('../../../../shared/corpus', import.meta.url));

@@ -5,7 +5,7 @@
  * Fast on large models: initializer raw_data stays a view into the input buffer.
  */
 import { PlumbError } from '../errors.ts';
-import { ProtoError, ProtoReader } from './protobuf.ts';
+import { ProtoError, ProtoReader } from '../protobuf/reader.ts';
 import type {
   AttributeProto,
   DimensionProto,

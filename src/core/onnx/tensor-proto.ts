@@ -3,9 +3,9 @@
  * the ONNX backend tests (one bare TensorProto per file).
  */
 import { type ErrorCode, PlumbError } from '../errors.ts';
+import { ProtoError } from '../protobuf/reader.ts';
 import { allocTensor, type DType, dtypeFromOnnx, dtypeSize, onnxDataType, type Tensor } from '../tensor.ts';
 import { encodeTensorProto, readTensorProto } from './model.ts';
-import { ProtoError } from './protobuf.ts';
 import type { TensorProto } from './types.ts';
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -1,17 +1,7 @@
-import type { Mode, Receipt } from '../../core/receipt.ts';
+import type { InferRequest, Receipt } from '../../core/receipt.ts';
 import { type Client, postJson, sendJson } from '../client.ts';
 
-export type InferParameters = {
-  /** `owner/name`, `owner/name@version` or a CID. */
-  model: string;
-  /** Plumb tensor map `{ name: { dtype, shape, data } }` or an ezkl input.json document. */
-  inputs: unknown;
-  mode?: Mode | undefined;
-  /** 32-byte 0x-hex request nonce; the node picks a random one when omitted. */
-  nonce?: string | undefined;
-  /** Carry the inputs in the receipt (default false), e.g. to keep it as a re-executable file. */
-  includeInputs?: boolean | undefined;
-};
+export type InferParameters = InferRequest;
 export type InferReturnType = Receipt;
 
 /**

@@ -8,9 +8,9 @@
  * The writer lives in ./protobuf-writer.ts and is re-exported here.
  */
 
-import { TWO32, Wire } from './protobuf-writer.ts';
+import { TWO32, Wire } from './writer.ts';
 
-export { ProtoWriter, TWO32, Wire } from './protobuf-writer.ts';
+export { ProtoWriter, TWO32, Wire } from './writer.ts';
 
 /** Malformed protobuf data; `offset` is the byte at which decoding failed. */
 export class ProtoError extends Error {

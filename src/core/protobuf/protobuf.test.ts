@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ProtoError, ProtoReader, ProtoWriter, Wire } from './protobuf.ts';
+import { ProtoError, ProtoReader, ProtoWriter, Wire } from './reader.ts';
 
 function readerFor(bytes: number[] | Uint8Array): ProtoReader {
   return new ProtoReader(Uint8Array.from(bytes));
