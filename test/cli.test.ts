@@ -46,6 +46,7 @@ async function plumb(...argv: string[]): Promise<Result> {
 
 function expectError(r: Result, pattern: RegExp, code = 1) {
   assert.equal(r.code, code, r.stdout + r.stderr);
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line on stderr: ${r.stderr}`);
   const first = r.stderr.split('\n')[0]!;
   assert.match(first, /^plumb: /);
   assert.match(first, pattern);

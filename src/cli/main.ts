@@ -164,8 +164,9 @@ export async function run(p: RunParameters): Promise<number> {
         `${JSON.stringify({ error: { code: e?.code ?? 'INTERNAL', message: line, meta: e?.metaMessages ?? [] } })}\n`,
       );
     }
-    p.stderr.write(`plumb: ${line}\n`);
-    if (isPlumbError(error)) for (const m of error.metaMessages) p.stderr.write(`  ${m}\n`);
+    // One line: the error, then any hints after a dash.
+    const hints = isPlumbError(error) ? error.metaMessages.join(' ') : '';
+    p.stderr.write(`plumb: ${line}${hints ? ` - ${hints}` : ''}\n`);
     if (!isPlumbError(error) && !usageProblem && p.env['PLUMB_DEBUG'])
       p.stderr.write(`${(error as Error).stack}\n`);
     return usageProblem ? 2 : 1;
