@@ -211,6 +211,12 @@ export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
   const inputs = receipt.inputs;
   if (inputs)
     run('inputHash', () => hashCheck('inputs', tensorMapFromJson(inputs, 'inputs'), receipt.inputHash));
+  else
+    checks.push({
+      check: 'inputHash',
+      ok: true,
+      message: 'not checked: the receipt carries no inputs (add the inputs you sent to check them)',
+    });
   run('outputHash', () =>
     hashCheck('outputs', tensorMapFromJson(receipt.outputs, 'outputs'), receipt.outputHash),
   );
