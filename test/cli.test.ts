@@ -239,3 +239,40 @@ describe('against a running node (--node)', () => {
     );
   });
 });
+
+test('several plumb processes on one data directory at once all succeed', async () => {
+  const { spawn } = await import('node:child_process');
+  const shared = join(work, 'shared-data');
+  const bin = new URL('../src/cli/bin.ts', import.meta.url).pathname;
+  const runOne = (i: number) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const file = join(work, `concurrent-${i}.onnx`);
+      writeFileSync(file, buildMlp({ sizes: [2, 3], seed: 100 + i }).bytes);
+      const child = spawn(process.execPath, [
+        bin,
+        'model',
+        'push',
+        file,
+        '--name',
+        `many/m${i}`,
+        '--data-dir',
+        shared,
+      ]);
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
+      child.on('close', (code) => resolve({ code, err }));
+    });
+  const results = await Promise.all([0, 1, 2, 3].map(runOne));
+  for (const r of results) assert.equal(r.code, 0, r.err);
+  const ls = await run({
+    argv: ['model', 'ls', '--json', '--data-dir', shared],
+    cwd: work,
+    env: {},
+    stdout: { write: (s) => void writeFileSync(join(work, 'ls.json'), s) },
+    stderr: { write: () => {} },
+  });
+  assert.equal(ls, 0);
+  assert.equal((JSON.parse(readFileSync(join(work, 'ls.json'), 'utf8')) as unknown[]).length, 4);
+});

@@ -226,9 +226,15 @@ describe('BlobStore', () => {
     await store.stop();
     fs.writeFileSync(path.join(dir, 'tmp', 'abc.tmp'), 'half written');
     fs.writeFileSync(path.join(dir, 'tmp', 'other'), 'x');
+    // A process id that is not running (the pid space stops well below this).
+    fs.writeFileSync(path.join(dir, 'tmp', '4194305-dead.tmp'), 'left by a crash');
+    // Another live process's upload in progress (this process stands in for it) is left alone.
+    const live = `${process.pid}-inflight.tmp`;
+    fs.writeFileSync(path.join(dir, 'tmp', live), 'being written');
     const restarted = new BlobStore({ dir });
     await restarted.start();
-    assert.deepEqual(filesUnder(path.join(dir, 'tmp')), []);
+    assert.deepEqual(filesUnder(path.join(dir, 'tmp')), [live]);
+    fs.rmSync(path.join(dir, 'tmp', live));
     assert.deepEqual(await restarted.get(helloCid), hello);
     await restarted.stop();
     await store.start();

@@ -7,12 +7,13 @@
  *                      <xy> is the 2 characters before the CID's last one (like IPFS flatfs
  *                      "next-to-last/2"; the leading characters are the same for every CID and
  *                      the very last one carries only 3 bits), giving up to 1024 shard dirs
- *   tmp/<random>.tmp   uploads in progress; renamed into blobs/ once complete and fsynced
+ *   tmp/<pid>-<random>.tmp   uploads in progress; renamed into blobs/ once complete and fsynced
  *
  * A blob is never visible half-written: `put` streams into tmp/, computes the CID on the way,
  * fsyncs, then renames. Every read re-hashes the bytes, so corruption on disk is reported as
  * PlumbError INTEGRITY instead of being served. One store directory belongs to one process:
- * `start()` deletes whatever is left in tmp/ (the remains of a crash).
+ * `start()` deletes what a crashed process left in tmp/: files of processes no longer running
+ * (several processes may share one store: a node, and the CLI beside it).
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
@@ -46,6 +47,17 @@ export type PutResult = { cid: string; size: number };
 const writeSize = 4 * 1024 * 1024;
 /** Size of each read of a streamed blob. */
 const readSize = 1024 * 1024;
+
+/** True while process `pid` runs (another process's upload in progress). */
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
+}
 
 function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
@@ -127,6 +139,7 @@ export class BlobStore {
     await mkdir(this.#blobsDir, { recursive: true });
     await mkdir(this.#tmpDir, { recursive: true });
     for (const name of await readdir(this.#tmpDir)) {
+      if (isAlive(Number(name.split('-')[0]))) continue;
       await rm(join(this.#tmpDir, name), { force: true, recursive: true });
     }
     this.#stopping = new AbortController();
@@ -180,7 +193,7 @@ export class BlobStore {
     onProgress: ((bytes: number) => void) | undefined,
     signal: AbortSignal,
   ): Promise<PutResult> {
-    const tmpPath = join(this.#tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+    const tmpPath = join(this.#tmpDir, `${process.pid}-${randomBytes(12).toString('hex')}.tmp`);
     const fh = await open(tmpPath, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
     let closed = false;
     let renamed = false;

@@ -55,7 +55,11 @@ export class MetadataStore {
 
   start(): void {
     const db = new DatabaseSync(this.#path);
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    // busy_timeout: another process on the same data directory (a CLI beside a running node) waits
+    // for a write lock instead of failing at once.
+    db.exec(
+      'PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
+    );
     db.exec(schema);
     this.#db = db;
   }
