@@ -17,11 +17,20 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
+/**
+ * An array of values. Only its being an array is checked here (not element by element: a
+ * tensor can hold millions); the elements are checked against the tensor's dtype and shape
+ * when it is converted, with errors naming the element.
+ */
+const values = z
+  .custom<unknown[]>((v) => Array.isArray(v), { message: 'expected an array' })
+  .openapi({ type: 'array', items: {} });
+
 export const TensorSchema = z
   .object({
     dtype: z.enum(dtypes as [string, ...string[]]),
     shape: z.array(z.number().int().nonnegative()),
-    data: z.array(z.unknown()).openapi({
+    data: values.openapi({
       description: 'Row-major values, flat or nested; int64/uint64 as integers or decimal strings.',
     }),
   })
@@ -29,7 +38,7 @@ export const TensorSchema = z
 
 export const EzklInputSchema = z
   .object({
-    input_data: z.array(z.array(z.unknown())),
+    input_data: z.array(values),
     input_shapes: z.array(z.array(z.number().int())).optional(),
   })
   .passthrough()
