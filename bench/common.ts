@@ -5,6 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** This directory (bench/): the child scripts, results.json and profiles/ live here. */
+export const benchDir = fileURLToPath(new URL('.', import.meta.url));
 
 /** One model as the bench children see it (written to a JSON spec file by main). */
 export type BenchModel = {
