@@ -1,0 +1,19 @@
+/** The op registry: ONNX op type (default domain) -> implementation. Adding an op is adding an entry. */
+import { batchNormOps } from './batchnorm.ts';
+import { elementwiseOps } from './elementwise.ts';
+import { indexingOps } from './indexing.ts';
+import { linearOps } from './linear.ts';
+import type { OpImpl } from './op.ts';
+import { poolOps } from './pool.ts';
+import { shapeOps } from './shape.ts';
+
+export const registry: ReadonlyMap<string, OpImpl> = new Map(
+  Object.entries({
+    ...elementwiseOps,
+    ...linearOps,
+    ...poolOps,
+    ...batchNormOps,
+    ...shapeOps,
+    ...indexingOps,
+  }),
+);

@@ -1,0 +1,19 @@
+/** Public types of the exact executor. */
+import type { TensorMap } from '../../core/tensor.ts';
+
+/** A tensor of the exact executor: `int` tensors are unscaled integers, others are at 2^s. */
+export type XTensor = { shape: number[]; data: bigint[]; int: boolean };
+
+export type ExactOptions = { scale?: number };
+export type RunOptions = { trace?: boolean };
+export type TraceEntry = { node: string; opType: string; outputs: string[]; sha256: string };
+export type ExactResult = { outputs: TensorMap; raw: Map<string, bigint[]>; trace?: TraceEntry[] };
+
+export type ExactModel = {
+  readonly scale: number;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(inputs: TensorMap, options?: RunOptions): ExactResult;
+};
+
+export type Unsupported = { opType: string; node: string; reason: string };
