@@ -29,7 +29,8 @@ Options for every command:
   --data-dir DIR   data directory of the in-process node (default $PLUMB_HOME, else ~/.plumb)
   --node URL       talk to a running node instead (e.g. http://127.0.0.1:7070)
   --json           machine-readable output
-  -h, --help       this help`;
+  -h, --help       this help
+  -V, --version    print the version (alone; with push, --version sets the model version)`;
 
 const options = {
   'data-dir': { type: 'string' },
@@ -77,6 +78,10 @@ export type RunParameters = Omit<CommandContext, 'json' | 'node' | 'dataDir'> & 
 /** Run the command `argv` names. Resolves to the exit code; never exits the process. */
 export async function run(p: RunParameters): Promise<number> {
   let ctx: CommandContext | undefined;
+  if (p.argv.length === 1 && (p.argv[0] === '--version' || p.argv[0] === '-V')) {
+    p.stdout.write(`plumb ${plumbVersion}\n`);
+    return 0;
+  }
   try {
     const { values: v, positionals } = parseArgs({
       args: p.argv,
