@@ -1,0 +1,541 @@
+/**
+ * ONNX -> circom: a Groth16 circuit whose outputs are EXACTLY the outputs of Plumb's fixed-point
+ * executor (src/runtime/exact), for graphs of Gemm, MatMul, Add/Sub, Relu and pure rewiring ops
+ * (Identity, Flatten, Reshape). Nodes whose inputs are all constants are folded at compile time
+ * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).
+ *
+ * Encoding
+ * - Every value is a signed integer at scale 2^s, encoded in the BN254 scalar field as x mod p.
+ * - Weights, biases and other constants are quantized exactly as the executor does and compiled
+ *   in as circuit CONSTANTS, so the verification key identifies the model.
+ * - Inputs and outputs are PUBLIC signals; circom orders public signals outputs first, then
+ *   inputs (see `CompiledCircuit.outputs` / `.inputs` for the flat layout).
+ * - Every input is range-checked to the signed range [-2^(B-1), 2^(B-1)) (B = `bits`, default
+ *   64: the int64 range of the canonical encoding).
+ * - Dot products (Gemm, MatMul) are linear in the signals (constants x signals), accumulate at
+ *   2^2s and are rounded ONCE by the Rescale gadget: with u = acc + 2^(s-1) + (2^(B-1) + c) * 2^s
+ *   (c: the Gemm bias at 2^s), the prover supplies v and r with u = v * 2^s + r, r in [0, 2^s)
+ *   and v in [0, 2^B) by bit decomposition; then y = v - 2^(B-1) = floor((acc + 2^(s-1)) / 2^s)
+ *   + c, the executor's `rshiftRound(acc, s) + c`, and v's top bit is y's sign (y >= 0).
+ * - Relu: y * [y >= 0] with the sign bit of a range decomposition (reused from Rescale).
+ * - Soundness of the integer reading: at compile time every constrained affine expression is
+ *   checked to stay below p/2 in absolute value for any range-checked signal values, so field
+ *   equalities are integer equalities. Honest values that leave the B-bit range have no proof.
+ */
+import { PlumbError } from '../../core/errors.ts';
+import { decodeModel } from '../../core/onnx/model.ts';
+import type { NodeProto, TensorProto } from '../../core/onnx/types.ts';
+import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { registry } from '../../runtime/exact/ops/registry.ts';
+import { asFixed, broadcastIndex, broadcastShape, constProto, size } from '../../runtime/exact/tensor.ts';
+import type { XTensor } from '../../runtime/exact/types.ts';
+
+/** The BN254 (bn128) scalar field modulus: the field of circom's default curve. */
+export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+export type CircuitOptions = {
+  /** Fixed-point scale s (values are at 2^s), default 12 as the exact executor. */
+  scale?: number;
+  /** Signed bit width B of every range-checked value, default 64. */
+  bits?: number;
+};
+
+/** Where one ONNX tensor lives in the circuit. */
+export type SignalLayout = {
+  /** ONNX value name. */
+  name: string;
+  /** circom signal array name. */
+  signal: string;
+  shape: number[];
+  size: number;
+  /** Index of its first element in the public signals. */
+  publicOffset: number;
+};
+
+export type CompiledCircuit = {
+  /** circom 2 source text (main template `PlumbModel`). */
+  source: string;
+  scale: number;
+  bits: number;
+  inputs: SignalLayout[];
+  outputs: SignalLayout[];
+  nPublic: number;
+  /** Constraint count estimate (the compiled R1CS count after --O1 is authoritative). */
+  constraintEstimate: number;
+};
+
+/** Ops this circuit compiler lowers (plus any node whose inputs are all constants). */
+export const circuitOps: readonly string[] = [
+  'Add',
+  'Constant',
+  'Flatten',
+  'Gemm',
+  'Identity',
+  'MatMul',
+  'Relu',
+  'Reshape',
+  'Sub',
+];
+
+/** An affine expression over circuit signals: sum terms[sig] * sig + c (integers). */
+type Lin = {
+  terms: Map<string, bigint>;
+  c: bigint;
+  /** A signal equal to 1 iff the value is >= 0 (from a range decomposition), when known. */
+  sign?: string;
+  nonneg?: boolean;
+};
+type Sym = { kind: 'sym'; shape: number[]; data: Lin[] };
+type Val = { kind: 'const'; t: XTensor } | Sym;
+
+const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+const mod = (x: bigint): bigint => ((x % FIELD_PRIME) + FIELD_PRIME) % FIELD_PRIME;
+
+function linConst(c: bigint): Lin {
+  return { terms: new Map(), c };
+}
+function linSignal(name: string, sign?: string): Lin {
+  const l: Lin = { terms: new Map([[name, 1n]]), c: 0n };
+  if (sign) l.sign = sign;
+  return l;
+}
+/** a * x + b * y (sign information is dropped). */
+function linCombine(x: Lin, a: bigint, y: Lin, b: bigint): Lin {
+  const terms = new Map<string, bigint>();
+  const add = (l: Lin, k: bigint) => {
+    if (k === 0n) return;
+    for (const [sig, coef] of l.terms) {
+      const v = (terms.get(sig) ?? 0n) + coef * k;
+      if (v === 0n) terms.delete(sig);
+      else terms.set(sig, v);
+    }
+  };
+  add(x, a);
+  add(y, b);
+  return { terms, c: x.c * a + y.c * b };
+}
+
+const HEADER = `pragma circom 2.0.0;
+
+// Generated by Plumb (src/proof/zk/circuit.ts). Values are signed integers at scale 2^S, x mod p.
+
+// in in [0, 2^n); msb = bit n-1.
+template Bits(n) {
+    signal input in;
+    signal output msb;
+    signal b[n];
+    var lc = 0;
+    var e = 1;
+    for (var i = 0; i < n; i++) {
+        b[i] <-- (in >> i) & 1;
+        b[i] * (b[i] - 1) === 0;
+        lc += b[i] * e;
+        e = e + e;
+    }
+    lc === in;
+    msb <== b[n - 1];
+}
+
+// u = v * 2^S + r with r in [0, 2^S), v in [0, 2^B); msb = v >= 2^(B-1).
+template Rescale(S, B) {
+    signal input u;
+    signal output v;
+    signal output msb;
+    signal r;
+    v <-- u \\ (1 << S);
+    r <-- u % (1 << S);
+    u === v * (1 << S) + r;
+    component rb = Bits(S);
+    rb.in <== r;
+    component vb = Bits(B);
+    vb.in <== v;
+    msb <== vb.msb;
+}
+`;
+
+class Emitter {
+  readonly lines: string[] = [];
+  constraints = 0;
+  private counter = 0;
+  /** Bound on |signal| for every signal an expression may use (range-checked to B bits). */
+  private readonly limit = (FIELD_PRIME - 1n) / 2n;
+  readonly s: number;
+  readonly bits: number;
+  constructor(s: number, bits: number) {
+    this.s = s;
+    this.bits = bits;
+  }
+  fresh(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+  /** circom text of an affine expression, after checking it cannot wrap around the field. */
+  render(l: Lin, what: string): string {
+    let bound = abs(l.c);
+    for (const coef of l.terms.values()) bound += abs(coef) << BigInt(this.bits);
+    if (bound >= this.limit)
+      throw new PlumbError('INVALID_MODEL', `${what}: values could exceed the field (weights too large)`);
+    const parts: string[] = [];
+    for (const [sig, coef] of l.terms) parts.push(coef === 1n ? sig : `(${coef}) * ${sig}`);
+    if (l.c !== 0n || parts.length === 0) parts.push(`(${l.c})`);
+    return parts.join(' + ');
+  }
+  /** Sign signal of `l`: from its decomposition when known, else by a new range check. */
+  sign(l: Lin, what: string): string {
+    if (l.sign) return l.sign;
+    const name = this.fresh('sg');
+    const shifted = linCombine(l, 1n, linConst(1n << BigInt(this.bits - 1)), 1n);
+    this.lines.push(`    component ${name} = Bits(${this.bits});`);
+    this.lines.push(`    ${name}.in <== ${this.render(shifted, what)};`);
+    this.constraints += this.bits + 1;
+    return `${name}.msb`;
+  }
+  /** round(acc / 2^s) + c as a new range-checked value (acc at 2^2s, c at 2^s). */
+  rescale(acc: Lin, c: bigint, what: string): Lin {
+    const S = BigInt(this.s);
+    const half = 1n << BigInt(this.bits - 1);
+    const u = linCombine(acc, 1n, linConst((1n << (S - 1n)) + ((half + c) << S)), 1n);
+    const name = this.fresh('rq');
+    this.lines.push(`    component ${name} = Rescale(${this.s}, ${this.bits});`);
+    this.lines.push(`    ${name}.u <== ${this.render(u, what)};`);
+    this.constraints += this.s + this.bits + 3;
+    const y = linCombine(linSignal(`${name}.v`), 1n, linConst(-half), 1n);
+    y.sign = `${name}.msb`;
+    return y;
+  }
+  relu(l: Lin, what: string): Lin {
+    if (l.nonneg) return l;
+    if (l.terms.size === 0) return linConst(l.c < 0n ? 0n : l.c);
+    const sign = this.sign(l, what);
+    const name = this.fresh('relu');
+    this.lines.push(`    signal ${name};`);
+    this.lines.push(`    ${name} <== (${this.render(l, what)}) * ${sign};`);
+    this.constraints += 1;
+    const out = linSignal(name);
+    out.nonneg = true;
+    return out;
+  }
+}
+
+function symOf(v: Val, s: bigint): Sym {
+  if (v.kind === 'sym') return v;
+  const t = asFixed(v.t, s);
+  return { kind: 'sym', shape: t.shape, data: t.data.map(linConst) };
+}
+
+/** sum_k a_k * b_k where one side is constant: the constant must be on side `a`. */
+function dot(consts: readonly bigint[], lins: readonly Lin[]): Lin {
+  let acc = linConst(0n);
+  for (let k = 0; k < consts.length; k++) acc = linCombine(acc, 1n, lins[k]!, consts[k]!);
+  return acc;
+}
+
+function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
+  const alpha = attrFloat(node, 'alpha', 1);
+  const beta = attrFloat(node, 'beta', 1);
+  if (alpha !== 1 || beta !== 1)
+    throw nodeError(node, 'only alpha = 1 and beta = 1 are supported in circuits');
+  if (a.kind === 'sym' && b.kind === 'sym')
+    throw nodeError(node, 'a product of two non-constant tensors is not supported in circuits');
+  if (c?.kind === 'sym') throw nodeError(node, 'a non-constant C is not supported in circuits');
+  const aShape = a.kind === 'sym' ? a.shape : a.t.shape;
+  const bShape = b.kind === 'sym' ? b.shape : b.t.shape;
+  if (aShape.length !== 2 || bShape.length !== 2) throw nodeError(node, 'A and B must be 2-D');
+  const transA = attrInt(node, 'transA', 0) === 1;
+  const transB = attrInt(node, 'transB', 0) === 1;
+  const [M, K] = (transA ? [aShape[1], aShape[0]] : aShape) as [number, number];
+  const [K2, N] = (transB ? [bShape[1], bShape[0]] : bShape) as [number, number];
+  if (K !== K2) throw nodeError(node, `inner dimensions differ (${K} and ${K2})`);
+  const aAt = (i: number, k: number) => (transA ? k * M + i : i * K + k);
+  const bAt = (k: number, j: number) => (transB ? j * K + k : k * N + j);
+  let cd: bigint[] | undefined;
+  if (c) {
+    const cf = asFixed(c.t, s);
+    const idx = broadcastIndex(cf.shape, broadcastShape(cf.shape, [M, N], node));
+    cd = Array.from(idx, (i) => cf.data[i]!);
+  }
+  const data: Lin[] = [];
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      const ks = Array.from({ length: K }, (_, k) => k);
+      let acc: Lin;
+      if (a.kind === 'sym' && b.kind === 'const') {
+        const bf = asFixed(b.t, s).data;
+        acc = dot(
+          ks.map((k) => bf[bAt(k, j)]!),
+          ks.map((k) => a.data[aAt(i, k)]!),
+        );
+      } else if (a.kind === 'const' && b.kind === 'sym') {
+        const af = asFixed(a.t, s).data;
+        acc = dot(
+          ks.map((k) => af[aAt(i, k)]!),
+          ks.map((k) => b.data[bAt(k, j)]!),
+        );
+      } else throw nodeError(node, 'a Gemm of constants only should have been folded');
+      data.push(em.rescale(acc, cd?.[i * N + j] ?? 0n, `Gemm node "${node.name}"`));
+    }
+  return { kind: 'sym', shape: [M, N], data };
+}
+
+function matmul(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): Sym {
+  if (a.kind === 'sym' && b.kind === 'sym')
+    throw nodeError(node, 'a product of two non-constant tensors is not supported in circuits');
+  const A = symOf(a, s);
+  const B = symOf(b, s);
+  const aConst = a.kind === 'const' ? asFixed(a.t, s).data : undefined;
+  const bConst = b.kind === 'const' ? asFixed(b.t, s).data : undefined;
+  const aShape = A.shape.length === 1 ? [1, A.shape[0]!] : A.shape;
+  const bShape = B.shape.length === 1 ? [B.shape[0]!, 1] : B.shape;
+  const M = aShape[aShape.length - 2]!;
+  const K = aShape[aShape.length - 1]!;
+  const K2 = bShape[bShape.length - 2]!;
+  const N = bShape[bShape.length - 1]!;
+  if (K !== K2) throw nodeError(node, `inner dimensions differ (${K} and ${K2})`);
+  const batch = broadcastShape(aShape.slice(0, -2), bShape.slice(0, -2), node);
+  const ia = broadcastIndex(aShape.slice(0, -2), batch);
+  const ib = broadcastIndex(bShape.slice(0, -2), batch);
+  const data: Lin[] = [];
+  for (let t = 0; t < size(batch); t++) {
+    const ao = ia[t]! * M * K;
+    const bo = ib[t]! * K * N;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        const ks = Array.from({ length: K }, (_, k) => k);
+        const ai = ks.map((k) => ao + i * K + k);
+        const bi = ks.map((k) => bo + k * N + j);
+        const acc = bConst
+          ? dot(
+              bi.map((x) => bConst[x]!),
+              ai.map((x) => A.data[x]!),
+            )
+          : dot(
+              ai.map((x) => aConst![x]!),
+              bi.map((x) => B.data[x]!),
+            );
+        data.push(em.rescale(acc, 0n, `MatMul node "${node.name}"`));
+      }
+  }
+  const shape = [...batch];
+  if (A.shape.length !== 1) shape.push(M);
+  if (B.shape.length !== 1) shape.push(N);
+  return { kind: 'sym', shape, data };
+}
+
+function addSub(node: NodeProto, a: Val, b: Val, sign: bigint, s: bigint): Sym {
+  const x = symOf(a, s);
+  const y = symOf(b, s);
+  const shape = broadcastShape(x.shape, y.shape, node);
+  const ix = broadcastIndex(x.shape, shape);
+  const iy = broadcastIndex(y.shape, shape);
+  const data = Array.from({ length: size(shape) }, (_, k) =>
+    linCombine(x.data[ix[k]!]!, 1n, y.data[iy[k]!]!, sign),
+  );
+  return { kind: 'sym', shape, data };
+}
+
+function reshapeTo(node: NodeProto, x: Sym, spec: readonly number[]): Sym {
+  const allowZero = attrInt(node, 'allowzero', 0) === 1;
+  const shape = spec.map((d, i) => (d === 0 && !allowZero ? x.shape[i]! : d));
+  const neg = shape.indexOf(-1);
+  if (neg >= 0) {
+    const known = shape.reduce((p, d, i) => (i === neg ? p : p * d), 1);
+    shape[neg] = known === 0 ? 0 : size(x.shape) / known;
+  }
+  if (size(shape) !== size(x.shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw nodeError(node, `cannot reshape [${x.shape.join(', ')}] to [${spec.join(', ')}]`);
+  return { kind: 'sym', shape, data: x.data };
+}
+
+/** Shape of a graph input: symbolic dimensions (e.g. batch) are taken as 1. */
+function inputShape(name: string, dims: readonly { value?: number; param?: string }[] | undefined): number[] {
+  if (!dims) throw new PlumbError('INVALID_MODEL', `input "${name}" has no declared shape`);
+  return dims.map((d) => (d.value !== undefined && d.value > 0 ? d.value : 1));
+}
+
+/** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */
+export function compileCircuit(bytes: Uint8Array, options: CircuitOptions = {}): CompiledCircuit {
+  const scale = options.scale ?? 12;
+  const bits = options.bits ?? 64;
+  if (!Number.isInteger(scale) || scale < 1 || scale > 40)
+    throw new PlumbError('INVALID_ARGUMENT', `scale must be an integer in 1..40, got ${scale}`);
+  if (!Number.isInteger(bits) || bits < 8 || bits > 120)
+    throw new PlumbError('INVALID_ARGUMENT', `bits must be an integer in 8..120, got ${bits}`);
+  const s = BigInt(scale);
+  const model = decodeModel(bytes);
+  const graph = model.graph;
+  if (!graph) throw new PlumbError('INVALID_MODEL', 'the model has no graph');
+  const unsupported = graph.node.filter(
+    (n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !circuitOps.includes(n.opType),
+  );
+  if (unsupported.length > 0) {
+    const types = [...new Set(unsupported.map((n) => n.opType))].sort();
+    throw new PlumbError('INVALID_MODEL', `zk circuits do not support ${types.join(', ')}`, {
+      metaMessages: [
+        ...unsupported.map((n) => `node "${n.name}" (${n.opType})`),
+        `supported: ${circuitOps.join(', ')}`,
+      ],
+    });
+  }
+  const opset = Math.max(
+    0,
+    ...model.opsetImport.filter((o) => o.domain === '' || o.domain === 'ai.onnx').map((o) => o.version),
+  );
+
+  const em = new Emitter(scale, bits);
+  const env = new Map<string, Val>();
+  const initializers = new Map<string, TensorProto>();
+  for (const t of graph.initializer) {
+    env.set(t.name, { kind: 'const', t: constProto(t, scale) });
+    initializers.set(t.name, t);
+  }
+
+  const decls: string[] = [];
+  const inputs: SignalLayout[] = [];
+  const half = 1n << BigInt(bits - 1);
+  for (const info of graph.input) {
+    if (env.has(info.name)) continue;
+    const tt = info.type?.tensorType;
+    if (!tt || (tt.elemType !== 1 && tt.elemType !== 11))
+      throw new PlumbError(
+        'INVALID_MODEL',
+        `input "${info.name}": zk circuits take float32/float64 inputs only`,
+      );
+    const shape = inputShape(info.name, tt.shape);
+    const signal = `in${inputs.length}`;
+    const n = size(shape);
+    decls.push(`    signal input ${signal}[${n}];`);
+    const data: Lin[] = [];
+    for (let i = 0; i < n; i++) {
+      // Range check [-2^(B-1), 2^(B-1)); its sign bit serves a following Relu.
+      const name = em.fresh('ic');
+      em.lines.push(`    component ${name} = Bits(${bits});`);
+      em.lines.push(`    ${name}.in <== ${signal}[${i}] + ${half};`);
+      em.constraints += bits + 1;
+      data.push(linSignal(`${signal}[${i}]`, `${name}.msb`));
+    }
+    env.set(info.name, { kind: 'sym', shape, data });
+    inputs.push({ name: info.name, signal, shape, size: n, publicOffset: 0 });
+  }
+
+  for (const node of graph.node) {
+    const get = (i: number): Val => {
+      const name = node.input[i];
+      const v = name ? env.get(name) : undefined;
+      if (!v) throw nodeError(node, `input ${i} ("${name ?? ''}") has no value`);
+      return v;
+    };
+    const opt = (i: number): Val | undefined => (node.input[i] ? get(i) : undefined);
+    const present = node.input.flatMap((n, i) => (n === '' ? [] : [get(i)]));
+    let out: Val;
+    if (present.every((v) => v.kind === 'const')) {
+      // Constant folding with the exact executor's own kernel: identical semantics.
+      const impl = registry.get(node.opType);
+      if (!impl) throw nodeError(node, 'op is not supported');
+      const kernel = impl({ node, scale, s, opset, initializers });
+      const consts = (i: number) => {
+        const v = get(i);
+        if (v.kind !== 'const') throw nodeError(node, 'expected a constant');
+        return v.t;
+      };
+      const res = kernel({ get: consts, opt: (i) => (node.input[i] ? consts(i) : undefined) });
+      node.output.forEach((name, i) => {
+        const t = res[i];
+        if (name && t) env.set(name, { kind: 'const', t });
+      });
+      continue;
+    }
+    const what = `${node.opType} node "${node.name}"`;
+    switch (node.opType) {
+      case 'Gemm':
+        out = gemm(node, get(0), get(1), opt(2), em, s);
+        break;
+      case 'MatMul':
+        out = matmul(node, get(0), get(1), em, s);
+        break;
+      case 'Add':
+      case 'Sub':
+        out = addSub(node, get(0), get(1), node.opType === 'Add' ? 1n : -1n, s);
+        break;
+      case 'Relu': {
+        const x = symOf(get(0), s);
+        out = { kind: 'sym', shape: x.shape, data: x.data.map((l) => em.relu(l, what)) };
+        break;
+      }
+      case 'Identity':
+        out = get(0);
+        break;
+      case 'Flatten': {
+        const x = symOf(get(0), s);
+        const r = x.shape.length;
+        let axis = attrInt(node, 'axis', 1);
+        if (axis < 0) axis += r;
+        if (axis < 0 || axis > r) throw nodeError(node, `axis is out of range for rank ${r}`);
+        out = { kind: 'sym', shape: [size(x.shape.slice(0, axis)), size(x.shape.slice(axis))], data: x.data };
+        break;
+      }
+      case 'Reshape': {
+        const spec = get(1);
+        if (spec.kind !== 'const' || !spec.t.int)
+          throw nodeError(node, 'the shape must be a constant integer tensor');
+        out = reshapeTo(node, symOf(get(0), s), spec.t.data.map(Number));
+        break;
+      }
+      default:
+        throw nodeError(node, 'op is not supported in circuits');
+    }
+    const first = node.output[0];
+    if (first) env.set(first, out);
+  }
+
+  const outputs: SignalLayout[] = [];
+  for (const info of graph.output) {
+    const v = env.get(info.name);
+    if (!v) throw new PlumbError('INVALID_MODEL', `output "${info.name}" is not computed by the graph`);
+    const x = symOf(v, s);
+    const signal = `out${outputs.length}`;
+    const n = size(x.shape);
+    decls.push(`    signal output ${signal}[${n}];`);
+    x.data.forEach((l, i) => {
+      em.lines.push(`    ${signal}[${i}] <== ${em.render(l, `output "${info.name}"`)};`);
+    });
+    em.constraints += n;
+    outputs.push({ name: info.name, signal, shape: x.shape, size: n, publicOffset: 0 });
+  }
+  let offset = 0;
+  for (const o of outputs) {
+    o.publicOffset = offset;
+    offset += o.size;
+  }
+  for (const i of inputs) {
+    i.publicOffset = offset;
+    offset += i.size;
+  }
+
+  const publicList = inputs.map((i) => i.signal).join(', ');
+  const source = [
+    HEADER,
+    `// Model: ${graph.name || '(unnamed)'}; scale 2^${scale}; signed range ${bits} bits.`,
+    `// Inputs: ${inputs.map((i) => `${i.name} -> ${i.signal}[${i.size}] [${i.shape.join(', ')}]`).join('; ')}`,
+    `// Outputs: ${outputs.map((o) => `${o.name} -> ${o.signal}[${o.size}] [${o.shape.join(', ')}]`).join('; ')}`,
+    'template PlumbModel() {',
+    ...decls,
+    ...em.lines,
+    '}',
+    '',
+    inputs.length > 0
+      ? `component main {public [${publicList}]} = PlumbModel();`
+      : 'component main = PlumbModel();',
+    '',
+  ].join('\n');
+  return { source, scale, bits, inputs, outputs, nPublic: offset, constraintEstimate: em.constraints };
+}
+
+/** Signed integer of a field element x mod p (values above p/2 are negative). */
+export function fieldToSigned(x: bigint): bigint {
+  const v = mod(x);
+  return v > FIELD_PRIME / 2n ? v - FIELD_PRIME : v;
+}
+
+/** Field element (decimal string) of a signed integer. */
+export function signedToField(x: bigint): string {
+  return mod(x).toString();
+}

@@ -1,0 +1,102 @@
+/**
+ * Groth16 proving and verification of a model's circuit. Inputs are quantized exactly as the
+ * exact executor does (round half away from zero at 2^s, from the float bits); the public
+ * signals are the outputs then the inputs, each a signed integer at 2^s encoded mod p.
+ */
+import * as snarkjs from 'snarkjs';
+import { PlumbError } from '../../core/errors.ts';
+import type { TensorMap } from '../../core/tensor.ts';
+import { dequantize } from '../../runtime/exact/canonical.ts';
+import { fromTensor, size } from '../../runtime/exact/tensor.ts';
+import { type CompiledCircuit, fieldToSigned, signedToField } from './circuit.ts';
+import type { ZkArtifacts } from './setup.ts';
+
+export type ZkProof = snarkjs.Groth16Proof;
+
+export type ZkOutput = {
+  shape: number[];
+  /** Signed integers at 2^s: equal to the exact executor's `raw` output. */
+  raw: bigint[];
+  /** raw / 2^s as float32 (display). */
+  values: Float32Array;
+};
+
+export type ProveResult = {
+  proof: ZkProof;
+  /** Decimal field elements: outputs then inputs (see CompiledCircuit layouts). */
+  publicSignals: string[];
+  outputs: Record<string, ZkOutput>;
+  proveMs: number;
+};
+
+/** The circuit's witness inputs for `inputs` (quantized at the circuit's scale). */
+export function circuitInputs(circuit: CompiledCircuit, inputs: TensorMap): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const layout of circuit.inputs) {
+    const t = inputs[layout.name];
+    if (!t) throw new PlumbError('INVALID_INPUT', `missing input "${layout.name}"`);
+    if (t.dtype !== 'float32' && t.dtype !== 'float64')
+      throw new PlumbError('INVALID_INPUT', `input "${layout.name}" must be float32 or float64`);
+    if (size(t.shape) !== layout.size)
+      throw new PlumbError(
+        'INVALID_INPUT',
+        `input "${layout.name}" has shape [${t.shape.join(', ')}], the circuit expects [${layout.shape.join(', ')}]`,
+      );
+    const half = 1n << BigInt(circuit.bits - 1);
+    const q = fromTensor(t, circuit.scale, `input "${layout.name}"`).data;
+    for (const v of q)
+      if (v < -half || v >= half)
+        throw new PlumbError(
+          'INVALID_INPUT',
+          `input "${layout.name}" is outside the circuit's ${circuit.bits}-bit range`,
+        );
+    out[layout.signal] = q.map(signedToField);
+  }
+  return out;
+}
+
+/** Decode the outputs from public signals. */
+export function decodeOutputs(
+  circuit: CompiledCircuit,
+  publicSignals: readonly string[],
+): Record<string, ZkOutput> {
+  const outputs: Record<string, ZkOutput> = {};
+  for (const o of circuit.outputs) {
+    const raw = publicSignals
+      .slice(o.publicOffset, o.publicOffset + o.size)
+      .map((x) => fieldToSigned(BigInt(x)));
+    outputs[o.name] = { shape: o.shape, raw, values: dequantize(raw, circuit.scale) };
+  }
+  return outputs;
+}
+
+/** Prove that the model maps `inputs` to the returned outputs. */
+export async function prove(artifacts: ZkArtifacts, inputs: TensorMap): Promise<ProveResult> {
+  const witnessInputs = circuitInputs(artifacts.circuit, inputs);
+  const t = performance.now();
+  let result: { proof: ZkProof; publicSignals: string[] };
+  try {
+    result = await snarkjs.groth16.fullProve(witnessInputs, artifacts.wasmPath, artifacts.zkeyPath);
+  } catch (error) {
+    throw new PlumbError(
+      'INFERENCE_FAILED',
+      'no proof: the witness violates the circuit (a value is out of range?)',
+      {
+        details: error instanceof Error ? error.message : String(error),
+        cause: error,
+      },
+    );
+  }
+  const proveMs = performance.now() - t;
+  return { ...result, outputs: decodeOutputs(artifacts.circuit, result.publicSignals), proveMs };
+}
+
+/** True when `proof` is a valid Groth16 proof for `publicSignals` under `vkey`. */
+export async function verify(
+  vkey: snarkjs.VerificationKey,
+  proof: ZkProof,
+  publicSignals: readonly string[],
+): Promise<boolean> {
+  if (publicSignals.length !== vkey.nPublic) return false;
+  return snarkjs.groth16.verify(vkey, publicSignals, proof);
+}
