@@ -1,0 +1,169 @@
+/**
+ * Op lowering: one non-constant ONNX node (Gemm, MatMul, Add/Sub, Relu, Identity, Flatten,
+ * Reshape) to symbolic tensors, emitting gadgets for the rescales and Relus it needs.
+ */
+import type { NodeProto } from '../../core/onnx/types.ts';
+import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
+import type { Emitter } from './gadgets.ts';
+import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
+
+function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
+  const alpha = attrFloat(node, 'alpha', 1);
+  const beta = attrFloat(node, 'beta', 1);
+  if (alpha !== 1 || beta !== 1)
+    throw nodeError(node, 'only alpha = 1 and beta = 1 are supported in circuits');
+  if (a.kind === 'sym' && b.kind === 'sym')
+    throw nodeError(node, 'a product of two non-constant tensors is not supported in circuits');
+  if (c?.kind === 'sym') throw nodeError(node, 'a non-constant C is not supported in circuits');
+  const aShape = a.kind === 'sym' ? a.shape : a.t.shape;
+  const bShape = b.kind === 'sym' ? b.shape : b.t.shape;
+  if (aShape.length !== 2 || bShape.length !== 2) throw nodeError(node, 'A and B must be 2-D');
+  const transA = attrInt(node, 'transA', 0) === 1;
+  const transB = attrInt(node, 'transB', 0) === 1;
+  const [M, K] = (transA ? [aShape[1], aShape[0]] : aShape) as [number, number];
+  const [K2, N] = (transB ? [bShape[1], bShape[0]] : bShape) as [number, number];
+  if (K !== K2) throw nodeError(node, `inner dimensions differ (${K} and ${K2})`);
+  const aAt = (i: number, k: number) => (transA ? k * M + i : i * K + k);
+  const bAt = (k: number, j: number) => (transB ? j * K + k : k * N + j);
+  let cd: bigint[] | undefined;
+  if (c) {
+    const cf = asFixed(c.t, s);
+    const idx = broadcastIndex(cf.shape, broadcastShape(cf.shape, [M, N], node));
+    cd = Array.from(idx, (i) => cf.data[i]!);
+  }
+  const data: Lin[] = [];
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      const ks = Array.from({ length: K }, (_, k) => k);
+      let acc: Lin;
+      if (a.kind === 'sym' && b.kind === 'const') {
+        const bf = asFixed(b.t, s).data;
+        acc = dot(
+          ks.map((k) => bf[bAt(k, j)]!),
+          ks.map((k) => a.data[aAt(i, k)]!),
+        );
+      } else if (a.kind === 'const' && b.kind === 'sym') {
+        const af = asFixed(a.t, s).data;
+        acc = dot(
+          ks.map((k) => af[aAt(i, k)]!),
+          ks.map((k) => b.data[bAt(k, j)]!),
+        );
+      } else throw nodeError(node, 'a Gemm of constants only should have been folded');
+      data.push(em.rescale(acc, cd?.[i * N + j] ?? 0n, `Gemm node "${node.name}"`));
+    }
+  return { kind: 'sym', shape: [M, N], data };
+}
+
+function matmul(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): Sym {
+  if (a.kind === 'sym' && b.kind === 'sym')
+    throw nodeError(node, 'a product of two non-constant tensors is not supported in circuits');
+  const A = symOf(a, s);
+  const B = symOf(b, s);
+  const aConst = a.kind === 'const' ? asFixed(a.t, s).data : undefined;
+  const bConst = b.kind === 'const' ? asFixed(b.t, s).data : undefined;
+  const aShape = A.shape.length === 1 ? [1, A.shape[0]!] : A.shape;
+  const bShape = B.shape.length === 1 ? [B.shape[0]!, 1] : B.shape;
+  const M = aShape[aShape.length - 2]!;
+  const K = aShape[aShape.length - 1]!;
+  const K2 = bShape[bShape.length - 2]!;
+  const N = bShape[bShape.length - 1]!;
+  if (K !== K2) throw nodeError(node, `inner dimensions differ (${K} and ${K2})`);
+  const batch = broadcastShape(aShape.slice(0, -2), bShape.slice(0, -2), node);
+  const ia = broadcastIndex(aShape.slice(0, -2), batch);
+  const ib = broadcastIndex(bShape.slice(0, -2), batch);
+  const data: Lin[] = [];
+  for (let t = 0; t < size(batch); t++) {
+    const ao = ia[t]! * M * K;
+    const bo = ib[t]! * K * N;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        const ks = Array.from({ length: K }, (_, k) => k);
+        const ai = ks.map((k) => ao + i * K + k);
+        const bi = ks.map((k) => bo + k * N + j);
+        const acc = bConst
+          ? dot(
+              bi.map((x) => bConst[x]!),
+              ai.map((x) => A.data[x]!),
+            )
+          : dot(
+              ai.map((x) => aConst![x]!),
+              bi.map((x) => B.data[x]!),
+            );
+        data.push(em.rescale(acc, 0n, `MatMul node "${node.name}"`));
+      }
+  }
+  const shape = [...batch];
+  if (A.shape.length !== 1) shape.push(M);
+  if (B.shape.length !== 1) shape.push(N);
+  return { kind: 'sym', shape, data };
+}
+
+function addSub(node: NodeProto, a: Val, b: Val, sign: bigint, s: bigint): Sym {
+  const x = symOf(a, s);
+  const y = symOf(b, s);
+  const shape = broadcastShape(x.shape, y.shape, node);
+  const ix = broadcastIndex(x.shape, shape);
+  const iy = broadcastIndex(y.shape, shape);
+  const data = Array.from({ length: size(shape) }, (_, k) =>
+    linCombine(x.data[ix[k]!]!, 1n, y.data[iy[k]!]!, sign),
+  );
+  return { kind: 'sym', shape, data };
+}
+
+function flatten(node: NodeProto, x: Sym): Sym {
+  const r = x.shape.length;
+  let axis = attrInt(node, 'axis', 1);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis > r) throw nodeError(node, `axis is out of range for rank ${r}`);
+  return { kind: 'sym', shape: [size(x.shape.slice(0, axis)), size(x.shape.slice(axis))], data: x.data };
+}
+
+function reshapeTo(node: NodeProto, x: Sym, spec: readonly number[]): Sym {
+  const allowZero = attrInt(node, 'allowzero', 0) === 1;
+  const shape = spec.map((d, i) => (d === 0 && !allowZero ? x.shape[i]! : d));
+  const neg = shape.indexOf(-1);
+  if (neg >= 0) {
+    const known = shape.reduce((p, d, i) => (i === neg ? p : p * d), 1);
+    shape[neg] = known === 0 ? 0 : size(x.shape) / known;
+  }
+  if (size(shape) !== size(x.shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw nodeError(node, `cannot reshape [${x.shape.join(', ')}] to [${spec.join(', ')}]`);
+  return { kind: 'sym', shape, data: x.data };
+}
+
+/** Lower one node with at least one non-constant input; returns its first output's value. */
+export function lowerNode(
+  node: NodeProto,
+  get: (i: number) => Val,
+  opt: (i: number) => Val | undefined,
+  em: Emitter,
+  s: bigint,
+): Val {
+  const what = `${node.opType} node "${node.name}"`;
+  switch (node.opType) {
+    case 'Gemm':
+      return gemm(node, get(0), get(1), opt(2), em, s);
+    case 'MatMul':
+      return matmul(node, get(0), get(1), em, s);
+    case 'Add':
+    case 'Sub':
+      return addSub(node, get(0), get(1), node.opType === 'Add' ? 1n : -1n, s);
+    case 'Relu': {
+      const x = symOf(get(0), s);
+      return { kind: 'sym', shape: x.shape, data: x.data.map((l) => em.relu(l, what)) };
+    }
+    case 'Identity':
+      return get(0);
+    case 'Flatten':
+      return flatten(node, symOf(get(0), s));
+    case 'Reshape': {
+      const spec = get(1);
+      if (spec.kind !== 'const' || !spec.t.int)
+        throw nodeError(node, 'the shape must be a constant integer tensor');
+      return reshapeTo(node, symOf(get(0), s), spec.t.data.map(Number));
+    }
+    default:
+      throw nodeError(node, 'op is not supported in circuits');
+  }
+}
