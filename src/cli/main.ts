@@ -10,6 +10,7 @@ import { infer } from './commands/infer.ts';
 import { modelList, modelPull, modelPush, modelShow } from './commands/model.ts';
 import { nodeInfo, nodeStart } from './commands/node.ts';
 import { verify } from './commands/verify.ts';
+import { modelZkReport } from './commands/zk.ts';
 import type { CommandContext } from './context.ts';
 
 export const usage = `plumb ${plumbVersion}: host ONNX models, serve inference with receipts anyone can verify
@@ -19,6 +20,7 @@ Usage:
   plumb model ls
   plumb model show OWNER/NAME[@VERSION] | CID
   plumb model pull CID -o FILE
+  plumb model zk-report FILE                 can this model be proven? unsupported ops, cost
   plumb infer OWNER/NAME[@VERSION] | CID --input FILE [--input FILE...] [--out receipt.json]
                                         [--mode signed] [--nonce 0x...]
   plumb verify RECEIPT.json [--reexecute]
@@ -123,6 +125,9 @@ export async function run(p: RunParameters): Promise<number> {
         break;
       case 'model show':
         await modelShow(ctx, { ref: need(args[0], 'model: plumb model show OWNER/NAME[@VERSION] | CID') });
+        break;
+      case 'model zk-report':
+        await modelZkReport(ctx, { file: need(args[0], 'FILE: plumb model zk-report FILE') });
         break;
       case 'model pull':
         await modelPull(ctx, {

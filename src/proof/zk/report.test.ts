@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { buildMlp, buildModel } from '../../../test/fixtures/onnx-builder.ts';
+import { zkReport } from './report.ts';
+
+test('a supported model is provable, with a constraint estimate and its ptau size', () => {
+  const r = zkReport(buildMlp({ sizes: [4, 8, 3], seed: 1 }).bytes);
+  assert.equal(r.provable, true);
+  assert.deepEqual(r.unsupported, []);
+  assert.ok(r.constraints! > 0);
+  assert.ok(2 ** r.ptauPower! > r.constraints!);
+  assert.deepEqual(r.ops, { Gemm: 2, Relu: 1 });
+});
+
+test('every unsupported node is listed by op and node name', () => {
+  const bytes = buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2] }],
+    outputs: [{ name: 'z', dtype: 'float32', shape: [1, 2] }],
+    nodes: [
+      { op: 'Relu', name: 'r', inputs: ['x'], outputs: ['y'] },
+      { op: 'Softsign', name: 'soft', inputs: ['y'], outputs: ['z'] },
+    ],
+  });
+  const r = zkReport(bytes);
+  assert.equal(r.provable, false);
+  assert.deepEqual(r.unsupported, [{ op: 'Softsign', node: 'soft' }]);
+  assert.match(r.reason!, /Softsign/);
+});
+
+test('the corpus LSTM is refused with its LSTM node named', () => {
+  const r = zkReport(
+    readFileSync(new URL('../../../../shared/corpus/ezkl/lstm/network.onnx', import.meta.url)),
+  );
+  assert.equal(r.provable, false);
+  assert.ok(r.unsupported.some((u) => u.op === 'LSTM' && u.node === '/LSTM'));
+});
