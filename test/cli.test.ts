@@ -276,3 +276,14 @@ test('several plumb processes on one data directory at once all succeed', async 
   assert.equal(ls, 0);
   assert.equal((JSON.parse(readFileSync(join(work, 'ls.json'), 'utf8')) as unknown[]).length, 4);
 });
+
+test('model zk-report says what can be proven, before any work', async () => {
+  const ok = await plumb('model', 'zk-report', join(corpus, '1l_mlp/network.onnx'), '--json');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((JSON.parse(ok.stdout) as { provable: boolean }).provable, true);
+  const no = await plumb('model', 'zk-report', join(corpus, '1l_sigmoid/network.onnx'));
+  assert.equal(no.code, 0);
+  assert.match(no.stdout, /cannot be proven yet/);
+  assert.match(no.stdout, /unsupported {2}Sigmoid at node "Sigmoid_0"/);
+  expectError(await plumb('model', 'zk-report', join(work, 'nothing.onnx')), /no such file/);
+});
