@@ -1,7 +1,8 @@
 /**
  * ONNX -> circom: a Groth16 circuit whose outputs are EXACTLY the outputs of Plumb's fixed-point
- * executor (src/runtime/exact), for graphs of Gemm, MatMul, Add/Sub, Relu and pure rewiring ops
- * (Identity, Flatten, Reshape). Nodes whose inputs are all constants are folded at compile time
+ * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul/Div by constants,
+ * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool and pure rewiring ops (Identity,
+ * Flatten, Reshape). Nodes whose inputs are all constants are folded at compile time
  * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).
  *
  * Encoding
@@ -18,6 +19,10 @@
  *   and v in [0, 2^B) by bit decomposition; then y = v - 2^(B-1) = floor((acc + 2^(s-1)) / 2^s)
  *   + c, the executor's `rshiftRound(acc, s) + c`, and v's top bit is y's sign (y >= 0).
  * - Relu: y * [y >= 0] with the sign bit of a range decomposition (reused from Rescale).
+ * - Division by a constant d > 0 (Div, AveragePool's divRound): the DivConst gadget, u = v * d + r
+ *   with r and d - 1 - r both range-checked, so r in [0, d) and v = floor(u / d).
+ * - LeakyRelu / MaxPool select between two range-checked values with a sign bit in one quadratic
+ *   constraint (y = b + (a - b) * sign), so the result stays in the B-bit range.
  * - Soundness of the integer reading: at compile time every constrained affine expression is
  *   checked to stay below p/2 in absolute value for any range-checked signal values, so field
  *   equalities are integer equalities. Honest values that leave the B-bit range have no proof.
@@ -39,11 +44,18 @@ export type { CircuitOptions, CompiledCircuit, SignalLayout } from './types.ts';
 /** Ops this circuit compiler lowers (plus any node whose inputs are all constants). */
 export const circuitOps: readonly string[] = [
   'Add',
+  'AveragePool',
+  'BatchNormalization',
   'Constant',
+  'Conv',
+  'Div',
   'Flatten',
   'Gemm',
   'Identity',
+  'LeakyRelu',
   'MatMul',
+  'MaxPool',
+  'Mul',
   'Relu',
   'Reshape',
   'Sub',

@@ -1,9 +1,12 @@
 /**
  * circom gadgets: the template library every generated circuit starts with (bit decomposition
- * range check, requantizing Rescale), and the Emitter that instantiates them (range checks,
- * rescale, Relu via the sign bit) while writing the main template's body.
+ * range check, requantizing Rescale, division by a constant DivConst), and the Emitter that
+ * instantiates them (range checks, rescale, floor division, Relu / LeakyRelu / max via sign bits)
+ * while writing the main template's body.
  */
+import { PlumbError } from '../../core/errors.ts';
 import { assertNoWrap } from './bounds.ts';
+import { FIELD_PRIME } from './field.ts';
 import { type Lin, linCombine, linConst, linSignal } from './lin.ts';
 
 /** Source prelude: pragma, a provenance comment and the gadget templates. */
@@ -39,6 +42,24 @@ template Rescale(S, B) {
     u === v * (1 << S) + r;
     component rb = Bits(S);
     rb.in <== r;
+    component vb = Bits(B);
+    vb.in <== v;
+    msb <== vb.msb;
+}
+
+// u = v * D + r with r in [0, D) (r and D - 1 - r in [0, 2^K), 2^K >= D), v in [0, 2^B).
+template DivConst(D, K, B) {
+    signal input u;
+    signal output v;
+    signal output msb;
+    signal r;
+    v <-- u \\ D;
+    r <-- u % D;
+    u === v * D + r;
+    component rb = Bits(K);
+    rb.in <== r;
+    component rc = Bits(K);
+    rc.in <== D - 1 - r;
     component vb = Bits(B);
     vb.in <== v;
     msb <== vb.msb;
@@ -102,6 +123,83 @@ export class Emitter {
     const y = linCombine(linSignal(`${name}.v`), 1n, linConst(-half), 1n);
     y.sign = `${name}.msb`;
     return y;
+  }
+  /**
+   * floor(n / d) for a constant d > 0 as a new range-checked value: with u = n + 2^(B-1) * d, the
+   * prover supplies v, r with u = v * d + r, r in [0, d) (two K-bit checks), v in [0, 2^B).
+   */
+  divFloor(n: Lin, d: bigint, what: string): Lin {
+    if (d <= 0n) throw new PlumbError('INVALID_MODEL', `${what}: divisor must be positive`);
+    if (d === 1n) return n;
+    if (n.terms.size === 0) {
+      const q = n.c / d;
+      return linConst(n.c % d !== 0n && n.c < 0n ? q - 1n : q);
+    }
+    const half = 1n << BigInt(this.bits - 1);
+    // v * d + r < 2^B * d + d must stay below p/2 as well.
+    if (((1n << BigInt(this.bits)) + 1n) * d >= (FIELD_PRIME - 1n) / 2n)
+      throw new PlumbError('INVALID_MODEL', `${what}: divisor too large for the field`);
+    const K = (d - 1n).toString(2).length;
+    const u = linCombine(n, 1n, linConst(half * d), 1n);
+    const name = this.fresh('dv');
+    this.lines.push(`    component ${name} = DivConst(${d}, ${K}, ${this.bits});`);
+    this.lines.push(`    ${name}.u <== ${this.render(u, what)};`);
+    this.constraints += 2 * K + this.bits + 5;
+    const y = linCombine(linSignal(`${name}.v`), 1n, linConst(-half), 1n);
+    y.sign = `${name}.msb`;
+    return y;
+  }
+  /**
+   * [x >= 0] for a difference x of two range-checked values: a (B+1)-bit check, since x may span
+   * [-2^B, 2^B).
+   */
+  private wideSign(l: Lin, what: string): string {
+    const name = this.fresh('sd');
+    const shifted = linCombine(l, 1n, linConst(1n << BigInt(this.bits)), 1n);
+    this.lines.push(`    component ${name} = Bits(${this.bits + 1});`);
+    this.lines.push(`    ${name}.in <== ${this.render(shifted, what)};`);
+    this.constraints += this.bits + 2;
+    return `${name}.msb`;
+  }
+  /** sel ? a : b as a new signal (sel boolean): b + (a - b) * sel, one constraint. */
+  private select(sel: string, a: Lin, b: Lin, what: string): Lin {
+    const name = this.fresh('sel');
+    const diff = linCombine(a, 1n, b, -1n);
+    this.lines.push(`    signal ${name};`);
+    this.lines.push(`    ${name} <== (${this.render(diff, what)}) * ${sel} + ${this.render(b, what)};`);
+    this.constraints += 1;
+    const out = linSignal(name);
+    out.checked = true;
+    return out;
+  }
+  /** `l` itself, range-checked to signed B bits first unless already known to be. */
+  checked(l: Lin, what: string): Lin {
+    const half = 1n << BigInt(this.bits - 1);
+    if (l.terms.size === 0) {
+      if (l.c < -half || l.c >= half) throw new PlumbError('INVALID_MODEL', `${what}: constant out of range`);
+      return l;
+    }
+    if (l.sign || l.nonneg || l.checked) return l;
+    const out: Lin = { terms: l.terms, c: l.c, sign: this.sign(l, what) };
+    return out;
+  }
+  /** max(a, b): the sign bit of a - b selects (a value of one of the range-checked inputs). */
+  max(x: Lin, y: Lin, what: string): Lin {
+    const a = this.checked(x, what);
+    const b = this.checked(y, what);
+    const diff = linCombine(a, 1n, b, -1n);
+    if (diff.terms.size === 0) return diff.c >= 0n ? a : b;
+    return this.select(this.wideSign(diff, what), a, b, what);
+  }
+  /** LeakyRelu as the executor: x >= 0 ? x : rshiftRound(x * alpha, s) (alpha at 2^s). */
+  leakyRelu(l: Lin, alpha: bigint, what: string): Lin {
+    if (l.terms.size === 0) {
+      const S = BigInt(this.s);
+      return linConst(l.c < 0n ? (l.c * alpha + (1n << (S - 1n))) >> S : l.c);
+    }
+    const sign = this.sign(l, what);
+    const neg = this.rescale(linCombine(l, alpha, linConst(0n), 0n), 0n, what);
+    return this.select(sign, l, neg, what);
   }
   relu(l: Lin, what: string): Lin {
     if (l.nonneg) return l;

@@ -84,7 +84,7 @@ function walkNodes(graph: GraphProto, env: Env, em: Emitter, ctx: FoldContext): 
       foldConstant(node, get, env, ctx);
       continue;
     }
-    const out = lowerNode(node, get, opt, em, ctx.s);
+    const out = lowerNode(node, get, opt, em, ctx);
     const first = node.output[0];
     if (first) env.set(first, out);
   }

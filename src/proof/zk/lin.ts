@@ -9,6 +9,8 @@ export type Lin = {
   /** A signal equal to 1 iff the value is >= 0 (from a range decomposition), when known. */
   sign?: string;
   nonneg?: boolean;
+  /** The value is known to be in the signed B-bit range (a selected range-checked value). */
+  checked?: boolean;
 };
 /** A tensor of affine expressions. */
 export type Sym = { kind: 'sym'; shape: number[]; data: Lin[] };

@@ -1,12 +1,14 @@
 /**
  * Op lowering: one non-constant ONNX node (Gemm, MatMul, Add/Sub, Relu, Identity, Flatten,
- * Reshape) to symbolic tensors, emitting gadgets for the rescales and Relus it needs.
+ * Reshape here; Conv, pools, BatchNormalization, LeakyRelu, Mul/Div by a constant in nn.ts) to
+ * symbolic tensors, emitting gadgets for the rescales, divisions and sign bits it needs.
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
+import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
   const alpha = attrFloat(node, 'alpha', 1);
@@ -138,8 +140,9 @@ export function lowerNode(
   get: (i: number) => Val,
   opt: (i: number) => Val | undefined,
   em: Emitter,
-  s: bigint,
+  ctx: LowerContext,
 ): Val {
+  const s = ctx.s;
   const what = `${node.opType} node "${node.name}"`;
   switch (node.opType) {
     case 'Gemm':
@@ -153,6 +156,20 @@ export function lowerNode(
       const x = symOf(get(0), s);
       return { kind: 'sym', shape: x.shape, data: x.data.map((l) => em.relu(l, what)) };
     }
+    case 'Conv':
+      return conv(node, get(0), get(1), opt(2), em, s);
+    case 'LeakyRelu':
+      return leakyRelu(node, get(0), em, ctx);
+    case 'Mul':
+      return mul(node, get(0), get(1), em);
+    case 'Div':
+      return div(node, get(0), get(1), em, s);
+    case 'BatchNormalization':
+      return batchNorm(node, get(0), em, ctx);
+    case 'AveragePool':
+      return pool(node, get(0), 'avg', em, s);
+    case 'MaxPool':
+      return pool(node, get(0), 'max', em, s);
     case 'Identity':
       return get(0);
     case 'Flatten':

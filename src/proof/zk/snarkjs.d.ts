@@ -45,6 +45,10 @@ declare module 'snarkjs' {
     ): Promise<unknown>;
     exportVerificationKey(zkeyName: string, logger?: unknown): Promise<VerificationKey>;
   };
+  export const wtns: {
+    calculate(input: Record<string, unknown>, wasmFile: string, wtnsFile: string): Promise<void>;
+    exportJson(wtnsFile: string): Promise<bigint[]>;
+  };
   export const groth16: {
     fullProve(
       input: Record<string, unknown>,
