@@ -5,21 +5,15 @@
  * - LeakyRelu: x >= 0 ? x : rshiftRound(x * alpha, s), alpha quantized as the executor does.
  * - Mul / Div by a constant: rshiftRound(x * c, s) (or x * c for an int constant), and
  *   divRound(x << s, c) (or divRound(x, c) for an int constant) via the DivConst gadget.
- * - BatchNormalization: folded with the executor's own `foldBatchNorm`, y = rshiftRound(x * a, s) + b.
+ * - BatchNormalization: folded with the executor's own `foldBatchNormNode`, y = rshiftRound(x * a, s) + b.
  * - AveragePool: window sum, then divRound(sum, count) via DivConst; MaxPool: pairwise max by
- *   the sign bit of differences. Window geometry is the executor's `windowGeometry`.
+ *   the sign bit of differences. Window geometry is the executor's `convGeometry` / `poolGeometry`.
  */
-import { tensorFromProto } from '../../core/onnx/tensor-proto.ts';
 import type { NodeProto, TensorProto } from '../../core/onnx/types.ts';
-import { attrFloat, attrInt, attrInts, nodeError } from '../../runtime/exact/attributes.ts';
-import {
-  f32BitsToRational,
-  f32ToRational,
-  foldBatchNorm,
-  quantizeRational,
-  type Rational,
-} from '../../runtime/exact/fixed.ts';
-import { windowGeometry } from '../../runtime/exact/ops/window.ts';
+import { attrFloat, nodeError } from '../../runtime/exact/attributes.ts';
+import { f32ToRational, quantizeRational } from '../../runtime/exact/fixed.ts';
+import { foldBatchNormNode } from '../../runtime/exact/ops/batchnorm.ts';
+import { convGeometry, poolGeometry } from '../../runtime/exact/ops/window.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, linConst, type Sym, symOf, type Val } from './lin.ts';
@@ -34,18 +28,11 @@ export function conv(node: NodeProto, xv: Val, w: Val, b: Val | undefined, em: E
   if (w.kind !== 'const' || b?.kind === 'sym')
     throw nodeError(node, 'the weight and bias must be constants in circuits');
   const x = symOf(xv, s);
-  if (x.shape.length !== 4 || w.t.shape.length !== 4)
-    throw nodeError(node, 'only 2-D convolution (NCHW) is supported');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [M, CG, KH, KW] = w.t.shape as [number, number, number, number];
-  const group = attrInt(node, 'group', 1);
-  if (CG * group !== C || M % group !== 0)
-    throw nodeError(node, 'channels do not match the weight and group');
-  const g = windowGeometry(node, [H, W], [KH, KW], false);
-  const [OH, OW] = g.out as [number, number];
-  const [sh, sw] = g.strides as [number, number];
-  const [dh, dw] = g.dilations as [number, number];
-  const [ph, pw] = g.begin as [number, number];
+  const { N, C, H, W, M, CG, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw, group } = convGeometry(
+    node,
+    x.shape,
+    w.t.shape,
+  );
   const wd = asFixed(w.t, s).data;
   const bias = b ? asFixed(b.t, s).data : undefined;
   const mPerG = M / group;
@@ -124,20 +111,7 @@ export function div(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): Sy
 }
 
 export function batchNorm(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
-  if (node.output.filter((o) => o).length > 1)
-    throw nodeError(node, 'training mode outputs are not supported');
-  const params = [1, 2, 3, 4].map((i) => {
-    const t = ctx.initializers.get(node.input[i] ?? '');
-    if (!t) throw nodeError(node, `input ${i} must be an initializer`);
-    const f = tensorFromProto(t, 'INVALID_MODEL');
-    if (f.dtype !== 'float32') throw nodeError(node, 'parameters must be float32');
-    const bits = new Uint32Array(f.data.buffer, f.data.byteOffset, f.data.length);
-    return Array.from(bits, f32BitsToRational);
-  }) as [Rational[], Rational[], Rational[], Rational[]];
-  const eps = f32ToRational(attrFloat(node, 'epsilon', 1e-5));
-  const folded = params[0].map((sc, c) =>
-    foldBatchNorm(sc, params[1][c]!, params[2][c]!, params[3][c]!, eps, ctx.scale),
-  );
+  const folded = foldBatchNormNode(node, ctx.initializers, ctx.scale);
   const x = symOf(xv, ctx.s);
   const C = x.shape[1] ?? 1;
   if (C !== folded.length) throw nodeError(node, `expected ${folded.length} channels, got ${C}`);
@@ -152,18 +126,7 @@ export function batchNorm(node: NodeProto, xv: Val, em: Emitter, ctx: LowerConte
 
 export function pool(node: NodeProto, xv: Val, kind: 'max' | 'avg', em: Emitter, s: bigint): Sym {
   const x = symOf(xv, s);
-  if (x.shape.length !== 4) throw nodeError(node, 'only 2-D pooling (NCHW) is supported');
-  if (node.output.filter((o) => o).length > 1) throw nodeError(node, 'the Indices output is not supported');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const kernel = attrInts(node, 'kernel_shape');
-  if (kernel?.length !== 2) throw nodeError(node, 'kernel_shape must have 2 values');
-  const g = windowGeometry(node, [H, W], kernel, attrInt(node, 'ceil_mode', 0) === 1);
-  const [OH, OW] = g.out as [number, number];
-  const [KH, KW] = kernel as [number, number];
-  const [sh, sw] = g.strides as [number, number];
-  const [dh, dw] = g.dilations as [number, number];
-  const [ph, pw] = g.begin as [number, number];
-  const includePad = attrInt(node, 'count_include_pad', 0) === 1;
+  const { N, C, H, W, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw, includePad } = poolGeometry(node, x.shape);
   const what = `${node.opType} node "${node.name}"`;
   const data: Lin[] = [];
   for (let nc = 0; nc < N * C; nc++)

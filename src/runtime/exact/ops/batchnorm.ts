@@ -1,11 +1,20 @@
 /** BatchNormalization (inference), folded at compile time to y = x*a + b per channel. */
 import { tensorFromProto } from '../../../core/onnx/tensor-proto.ts';
+import type { NodeProto, TensorProto } from '../../../core/onnx/types.ts';
 import { attrFloat, nodeError } from '../attributes.ts';
 import { f32BitsToRational, f32ToRational, foldBatchNorm, type Rational, rshiftRound } from '../fixed.ts';
 import { asFixed, size } from '../tensor.ts';
 import type { OpImpl } from './op.ts';
 
-const batchNormalization: OpImpl = ({ node, scale, s, initializers }) => {
+/**
+ * Reads a BatchNormalization node's float32 initializers (scale, B, mean, var) and epsilon and
+ * folds them per channel with `foldBatchNorm` at scale 2^scale; rejects training-mode outputs.
+ */
+export function foldBatchNormNode(
+  node: NodeProto,
+  initializers: ReadonlyMap<string, TensorProto>,
+  scale: number,
+): { a: bigint; b: bigint }[] {
   if (node.output.filter((o) => o).length > 1)
     throw nodeError(node, 'training mode outputs are not supported');
   const params = [1, 2, 3, 4].map((i) => {
@@ -17,9 +26,11 @@ const batchNormalization: OpImpl = ({ node, scale, s, initializers }) => {
     return Array.from(bits, f32BitsToRational);
   }) as [Rational[], Rational[], Rational[], Rational[]];
   const eps = f32ToRational(attrFloat(node, 'epsilon', 1e-5));
-  const folded = params[0].map((sc, c) =>
-    foldBatchNorm(sc, params[1][c]!, params[2][c]!, params[3][c]!, eps, scale),
-  );
+  return params[0].map((sc, c) => foldBatchNorm(sc, params[1][c]!, params[2][c]!, params[3][c]!, eps, scale));
+}
+
+const batchNormalization: OpImpl = ({ node, scale, s, initializers }) => {
+  const folded = foldBatchNormNode(node, initializers, scale);
   return (inputs) => {
     const x = asFixed(inputs.get(0), s);
     const C = x.shape[1] ?? 1;

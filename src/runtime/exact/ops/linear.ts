@@ -8,7 +8,7 @@ import { f32ToRational, quantizeRational, type Rational, rshiftRound } from '../
 import { asFixed, broadcastIndex, broadcastShape, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
-import { windowGeometry } from './window.ts';
+import { convGeometry } from './window.ts';
 
 function isOne(r: Rational): boolean {
   return !r.neg && r.exp <= 0 && r.mant === 1n << BigInt(-r.exp);
@@ -92,18 +92,11 @@ function matmul(node: NodeProto, a: XTensor, b: XTensor, s: bigint): XTensor {
 }
 
 function conv(node: NodeProto, x: XTensor, w: XTensor, b: XTensor | undefined, s: bigint): XTensor {
-  if (x.shape.length !== 4 || w.shape.length !== 4)
-    throw nodeError(node, 'only 2-D convolution (NCHW) is supported');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [M, CG, KH, KW] = w.shape as [number, number, number, number];
-  const group = attrInt(node, 'group', 1);
-  if (CG * group !== C || M % group !== 0)
-    throw nodeError(node, 'channels do not match the weight and group');
-  const g = windowGeometry(node, [H, W], [KH, KW], false);
-  const [OH, OW] = g.out as [number, number];
-  const [sh, sw] = g.strides as [number, number];
-  const [dh, dw] = g.dilations as [number, number];
-  const [ph, pw] = g.begin as [number, number];
+  const { N, C, H, W, M, CG, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw, group } = convGeometry(
+    node,
+    x.shape,
+    w.shape,
+  );
   const xd = asFixed(x, s).data;
   const wd = asFixed(w, s).data;
   const bias = b ? asFixed(b, s).data : undefined;

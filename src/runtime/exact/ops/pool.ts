@@ -1,25 +1,13 @@
 /** Pooling ops: MaxPool, AveragePool (2-D, NCHW). */
 import type { NodeProto } from '../../../core/onnx/types.ts';
-import { attrInt, attrInts, nodeError } from '../attributes.ts';
 import { divRound } from '../fixed.ts';
 import { asFixed } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
-import { windowGeometry } from './window.ts';
+import { poolGeometry } from './window.ts';
 
 function pool(node: NodeProto, x: XTensor, kind: 'max' | 'avg'): XTensor {
-  if (x.shape.length !== 4) throw nodeError(node, 'only 2-D pooling (NCHW) is supported');
-  if (node.output.filter((o) => o).length > 1) throw nodeError(node, 'the Indices output is not supported');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const kernel = attrInts(node, 'kernel_shape');
-  if (kernel?.length !== 2) throw nodeError(node, 'kernel_shape must have 2 values');
-  const g = windowGeometry(node, [H, W], kernel, attrInt(node, 'ceil_mode', 0) === 1);
-  const [OH, OW] = g.out as [number, number];
-  const [KH, KW] = kernel as [number, number];
-  const [sh, sw] = g.strides as [number, number];
-  const [dh, dw] = g.dilations as [number, number];
-  const [ph, pw] = g.begin as [number, number];
-  const includePad = attrInt(node, 'count_include_pad', 0) === 1;
+  const { N, C, H, W, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw, includePad } = poolGeometry(node, x.shape);
   const out = new Array<bigint>(N * C * OH * OW);
   let k = 0;
   for (let nc = 0; nc < N * C; nc++)

@@ -1,6 +1,6 @@
 /** Sliding-window geometry (strides, dilations, pads, auto_pad, ceil_mode) shared by Conv and pools. */
 import type { NodeProto } from '../../../core/onnx/types.ts';
-import { attrInts, attrString, nodeError } from '../attributes.ts';
+import { attrInt, attrInts, attrString, nodeError } from '../attributes.ts';
 
 export type Window = {
   kernel: number[];
@@ -38,4 +38,66 @@ export function windowGeometry(node: NodeProto, spatial: number[], kernel: numbe
     out.push(o);
   }
   return { kernel, strides: st, dilations: dl, begin, out };
+}
+
+/** A 2-D NCHW sliding window, unpacked: input N, C, H, W; kernel KH, KW; output OH, OW. */
+export type Window2D = {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  /** Begin pads (rows, columns). */
+  ph: number;
+  pw: number;
+};
+
+function unpack2D(nchw: number[], kernel: number[], g: Window): Window2D {
+  const [N, C, H, W] = nchw as [number, number, number, number];
+  const [KH, KW] = kernel as [number, number];
+  const [OH, OW] = g.out as [number, number];
+  const [sh, sw] = g.strides as [number, number];
+  const [dh, dw] = g.dilations as [number, number];
+  const [ph, pw] = g.begin as [number, number];
+  return { N, C, H, W, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw };
+}
+
+/**
+ * MaxPool / AveragePool geometry for an NCHW input of `shape` (attributes kernel_shape,
+ * strides, dilations, pads, auto_pad, ceil_mode, count_include_pad); rejects the Indices output.
+ */
+export function poolGeometry(node: NodeProto, shape: number[]): Window2D & { includePad: boolean } {
+  if (shape.length !== 4) throw nodeError(node, 'only 2-D pooling (NCHW) is supported');
+  if (node.output.filter((o) => o).length > 1) throw nodeError(node, 'the Indices output is not supported');
+  const kernel = attrInts(node, 'kernel_shape');
+  if (kernel?.length !== 2) throw nodeError(node, 'kernel_shape must have 2 values');
+  const g = windowGeometry(node, shape.slice(2), kernel, attrInt(node, 'ceil_mode', 0) === 1);
+  const includePad = attrInt(node, 'count_include_pad', 0) === 1;
+  return { ...unpack2D(shape, kernel, g), includePad };
+}
+
+/**
+ * Conv geometry for an NCHW input of `xShape` and an (M, C/group, KH, KW) weight of `wShape`
+ * (attributes group, strides, dilations, pads, auto_pad).
+ */
+export function convGeometry(
+  node: NodeProto,
+  xShape: number[],
+  wShape: number[],
+): Window2D & { M: number; CG: number; group: number } {
+  if (xShape.length !== 4 || wShape.length !== 4)
+    throw nodeError(node, 'only 2-D convolution (NCHW) is supported');
+  const [M, CG, KH, KW] = wShape as [number, number, number, number];
+  const group = attrInt(node, 'group', 1);
+  if (CG * group !== xShape[1] || M % group !== 0)
+    throw nodeError(node, 'channels do not match the weight and group');
+  const g = windowGeometry(node, xShape.slice(2), [KH, KW], false);
+  return { ...unpack2D(xShape, [KH, KW], g), M, CG, group };
 }
