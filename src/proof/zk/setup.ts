@@ -1,7 +1,8 @@
 /**
  * Groth16 setup of a model's circuit: compile the circom source with circom2 (--O1, in a child
- * Node process running the WebAssembly compiler), get a powers-of-tau file (generated locally
- * and cached by power: DEVELOPMENT ONLY, the generator knows the toxic waste), then the circuit's
+ * Node process running the WebAssembly compiler), get a powers-of-tau file (computed directly
+ * from locally sampled secrets by ptau.ts and cached by power: DEVELOPMENT ONLY, the generator
+ * momentarily knows the toxic waste), then the circuit's
  * zkey (with one random phase-2 contribution) and verification key.
  */
 import { execFile } from 'node:child_process';
@@ -13,6 +14,7 @@ import { promisify } from 'node:util';
 import * as snarkjs from 'snarkjs';
 import { PlumbError } from '../../core/errors.ts';
 import { type CircuitOptions, type CompiledCircuit, compileCircuit } from './circuit.ts';
+import { writeDevPtau } from './ptau.ts';
 
 export type SetupOptions = CircuitOptions & {
   /** Directory for this model's artifacts (created). */
@@ -87,20 +89,14 @@ export async function ensurePtau(dir: string, power: number): Promise<string> {
     .filter((k) => k >= power)
     .sort((a, b) => a - b);
   if (cached[0] !== undefined) return join(dir, `pot${cached[0]}.ptau`);
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const p0 = join(dir, `tmp-${tag}-0.ptau`);
-  const p1 = join(dir, `tmp-${tag}-1.ptau`);
-  const p2 = join(dir, `tmp-${tag}-2.ptau`);
+  const tmp = join(dir, `tmp-${process.pid}-${randomBytes(4).toString('hex')}.ptau`);
   try {
-    const curve = await snarkjs.curves.getCurveFromName('bn128');
-    await snarkjs.powersOfTau.newAccumulator(curve, power, p0);
-    await snarkjs.powersOfTau.contribute(p0, p1, 'plumb-dev', randomBytes(32).toString('hex'));
-    await snarkjs.powersOfTau.preparePhase2(p1, p2);
+    await writeDevPtau(tmp, power);
     const final = join(dir, `pot${power}.ptau`);
-    renameSync(p2, final); // atomic: concurrent runs never see a partial file
+    renameSync(tmp, final); // atomic: concurrent runs never see a partial file
     return final;
   } finally {
-    for (const p of [p0, p1, p2]) if (existsSync(p)) rmSync(p);
+    if (existsSync(tmp)) rmSync(tmp);
   }
 }
 
