@@ -5,6 +5,7 @@
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
@@ -64,16 +65,7 @@ function matmul(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): Sym {
   const B = symOf(b, s);
   const aConst = a.kind === 'const' ? asFixed(a.t, s).data : undefined;
   const bConst = b.kind === 'const' ? asFixed(b.t, s).data : undefined;
-  const aShape = A.shape.length === 1 ? [1, A.shape[0]!] : A.shape;
-  const bShape = B.shape.length === 1 ? [B.shape[0]!, 1] : B.shape;
-  const M = aShape[aShape.length - 2]!;
-  const K = aShape[aShape.length - 1]!;
-  const K2 = bShape[bShape.length - 2]!;
-  const N = bShape[bShape.length - 1]!;
-  if (K !== K2) throw nodeError(node, `inner dimensions differ (${K} and ${K2})`);
-  const batch = broadcastShape(aShape.slice(0, -2), bShape.slice(0, -2), node);
-  const ia = broadcastIndex(aShape.slice(0, -2), batch);
-  const ib = broadcastIndex(bShape.slice(0, -2), batch);
+  const { M, K, N, batch, ia, ib } = matmulPlan(node, A.shape, B.shape);
   const data: Lin[] = [];
   for (let t = 0; t < size(batch); t++) {
     const ao = ia[t]! * M * K;

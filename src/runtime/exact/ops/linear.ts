@@ -59,12 +59,13 @@ function gemm(node: NodeProto, a: XTensor, b: XTensor, c: XTensor | undefined, s
   return { shape, data: out, int: false };
 }
 
-function matmul(node: NodeProto, a: XTensor, b: XTensor, s: bigint): XTensor {
-  const int = a.int && b.int;
-  const A = int ? a : asFixed(a, s);
-  const B = int ? b : asFixed(b, s);
-  const aShape = A.shape.length === 1 ? [1, A.shape[0]!] : A.shape;
-  const bShape = B.shape.length === 1 ? [B.shape[0]!, 1] : B.shape;
+/**
+ * MatMul's shapes, numpy-style: 1-D operands promoted to matrices, batch dimensions
+ * broadcast; `ia`/`ib` map each batch index to the operands' batch offsets.
+ */
+export function matmulPlan(node: NodeProto, aIn: readonly number[], bIn: readonly number[]) {
+  const aShape = aIn.length === 1 ? [1, aIn[0]!] : [...aIn];
+  const bShape = bIn.length === 1 ? [bIn[0]!, 1] : [...bIn];
   const M = aShape[aShape.length - 2]!;
   const K = aShape[aShape.length - 1]!;
   const K2 = bShape[bShape.length - 2]!;
@@ -73,6 +74,14 @@ function matmul(node: NodeProto, a: XTensor, b: XTensor, s: bigint): XTensor {
   const batch = broadcastShape(aShape.slice(0, -2), bShape.slice(0, -2), node);
   const ia = broadcastIndex(aShape.slice(0, -2), batch);
   const ib = broadcastIndex(bShape.slice(0, -2), batch);
+  return { M, K, N, batch, ia, ib };
+}
+
+function matmul(node: NodeProto, a: XTensor, b: XTensor, s: bigint): XTensor {
+  const int = a.int && b.int;
+  const A = int ? a : asFixed(a, s);
+  const B = int ? b : asFixed(b, s);
+  const { M, K, N, batch, ia, ib } = matmulPlan(node, A.shape, B.shape);
   const nb = size(batch);
   const out = new Array<bigint>(nb * M * N);
   for (let t = 0; t < nb; t++) {
