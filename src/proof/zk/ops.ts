@@ -6,6 +6,7 @@
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
+import { flattenShape, reshapeShape } from '../../runtime/exact/ops/shape.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
@@ -106,24 +107,11 @@ function addSub(node: NodeProto, a: Val, b: Val, sign: bigint, s: bigint): Sym {
 }
 
 function flatten(node: NodeProto, x: Sym): Sym {
-  const r = x.shape.length;
-  let axis = attrInt(node, 'axis', 1);
-  if (axis < 0) axis += r;
-  if (axis < 0 || axis > r) throw nodeError(node, `axis is out of range for rank ${r}`);
-  return { kind: 'sym', shape: [size(x.shape.slice(0, axis)), size(x.shape.slice(axis))], data: x.data };
+  return { kind: 'sym', shape: flattenShape(node, x.shape), data: x.data };
 }
 
 function reshapeTo(node: NodeProto, x: Sym, spec: readonly number[]): Sym {
-  const allowZero = attrInt(node, 'allowzero', 0) === 1;
-  const shape = spec.map((d, i) => (d === 0 && !allowZero ? x.shape[i]! : d));
-  const neg = shape.indexOf(-1);
-  if (neg >= 0) {
-    const known = shape.reduce((p, d, i) => (i === neg ? p : p * d), 1);
-    shape[neg] = known === 0 ? 0 : size(x.shape) / known;
-  }
-  if (size(shape) !== size(x.shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
-    throw nodeError(node, `cannot reshape [${x.shape.join(', ')}] to [${spec.join(', ')}]`);
-  return { kind: 'sym', shape, data: x.data };
+  return { kind: 'sym', shape: reshapeShape(node, x.shape, spec), data: x.data };
 }
 
 /** Lower one node with at least one non-constant input; returns its first output's value. */

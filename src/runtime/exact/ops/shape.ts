@@ -20,17 +20,27 @@ const constant: OpImpl = ({ node, scale }) => {
   return () => [t];
 };
 
-function reshape(node: NodeProto, x: XTensor, spec: number[]): XTensor {
+/** Reshape's target shape: 0 copies the input dimension (unless allowzero), -1 is inferred. */
+export function reshapeShape(node: NodeProto, from: readonly number[], spec: readonly number[]): number[] {
   const allowZero = attrInt(node, 'allowzero', 0) === 1;
-  const shape = spec.map((d, i) => (d === 0 && !allowZero ? x.shape[i]! : d));
+  const shape = spec.map((d, i) => (d === 0 && !allowZero ? from[i]! : d));
   const neg = shape.indexOf(-1);
   if (neg >= 0) {
     const known = shape.reduce((p, d, i) => (i === neg ? p : p * d), 1);
-    shape[neg] = known === 0 ? 0 : size(x.shape) / known;
+    shape[neg] = known === 0 ? 0 : size(from) / known;
   }
-  if (size(shape) !== size(x.shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
-    throw nodeError(node, `cannot reshape [${x.shape.join(', ')}] to [${spec.join(', ')}]`);
-  return { shape, data: x.data, int: x.int };
+  if (size(shape) !== size(from) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw nodeError(node, `cannot reshape [${from.join(', ')}] to [${spec.join(', ')}]`);
+  return shape;
+}
+
+/** Flatten's 2-D shape around `axis`. */
+export function flattenShape(node: NodeProto, from: readonly number[]): [number, number] {
+  const r = from.length;
+  let axis = attrInt(node, 'axis', 1);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis > r) throw nodeError(node, `axis is out of range for rank ${r}`);
+  return [size(from.slice(0, axis)), size(from.slice(axis))];
 }
 
 function transpose(node: NodeProto, x: XTensor): XTensor {
@@ -82,13 +92,20 @@ export const shapeOps: Record<string, OpImpl> = {
     ({ node }) =>
     (inputs) => {
       const x = inputs.get(0);
-      const axis = attrInt(node, 'axis', 1);
-      const a = axis < 0 ? axis + x.shape.length : axis;
-      return [{ shape: [size(x.shape.slice(0, a)), size(x.shape.slice(a))], data: x.data, int: x.int }];
+      return [{ shape: flattenShape(node, x.shape), data: x.data, int: x.int }];
     },
   Reshape:
     ({ node }) =>
-    (inputs) => [reshape(node, inputs.get(0), intValues(inputs.get(1), node, 'shape'))],
+    (inputs) => {
+      const x = inputs.get(0);
+      return [
+        {
+          shape: reshapeShape(node, x.shape, intValues(inputs.get(1), node, 'shape')),
+          data: x.data,
+          int: x.int,
+        },
+      ];
+    },
   Transpose:
     ({ node }) =>
     (inputs) => [transpose(node, inputs.get(0))],
