@@ -11,8 +11,11 @@
  *   in as circuit CONSTANTS, so the verification key identifies the model.
  * - Inputs and outputs are PUBLIC signals; circom orders public signals outputs first, then
  *   inputs (see `CompiledCircuit.outputs` / `.inputs` for the flat layout).
- * - Every input is range-checked to the signed range [-2^(B-1), 2^(B-1)) (B = `bits`, default
- *   64: the int64 range of the canonical encoding).
+ * - Every input must lie in the signed range [-2^(B-1), 2^(B-1)) (B = `bits`, default 64: the
+ *   int64 range of the canonical encoding). Inputs are public, so the VERIFIER checks this
+ *   (prove.ts `verify`) instead of the circuit: it saves B + 1 constraints per input (half the
+ *   circuit of an MNIST CNN). A verifier that skips the check (e.g. a bare exported Solidity
+ *   verifier) must only accept inputs it chose itself or checked the same way.
  * - Dot products (Gemm, MatMul) are linear in the signals (constants x signals), accumulate at
  *   2^2s and are rounded ONCE by the Rescale gadget: with u = acc + 2^(s-1) + (2^(B-1) + c) * 2^s
  *   (c: the Gemm bias at 2^s), the prover supplies v and r with u = v * 2^s + r, r in [0, 2^s)

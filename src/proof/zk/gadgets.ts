@@ -88,14 +88,6 @@ export class Emitter {
     if (l.c !== 0n || parts.length === 0) parts.push(`(${l.c})`);
     return parts.join(' + ');
   }
-  /** Range-check an input signal to [-2^(B-1), 2^(B-1)); its sign bit serves a following Relu. */
-  rangeCheckInput(ref: string): Lin {
-    const name = this.fresh('ic');
-    this.lines.push(`    component ${name} = Bits(${this.bits});`);
-    this.lines.push(`    ${name}.in <== ${ref} + ${1n << BigInt(this.bits - 1)};`);
-    this.constraints += this.bits + 1;
-    return linSignal(ref, `${name}.msb`);
-  }
   /** Constrain an output signal to equal `l`. */
   output(ref: string, l: Lin, what: string): void {
     this.lines.push(`    ${ref} <== ${this.render(l, what)};`);

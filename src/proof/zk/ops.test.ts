@@ -207,9 +207,9 @@ describe('zk circuit ops match the exact executor', { timeout: 120_000 }, () => 
     assert.ok(a.power <= MAX_POWER, `power ${a.power}`);
     const p = await prove(a, c.inputs);
     assertExact(c, p.outputs);
-    assert.equal(await verify(a.vkey, p.proof, p.publicSignals), true);
+    assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
     const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
-    assert.equal(await verify(a.vkey, p.proof, bad), false);
+    assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);
     t.diagnostic(
       `1l_conv Groth16: ${a.constraints} constraints, power ${a.power}, prove ${p.proveMs.toFixed(0)} ms, ` +
         `total ${(performance.now() - start).toFixed(0)} ms`,

@@ -8,7 +8,7 @@ import { PlumbError } from '../../core/errors.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { dequantize } from '../../runtime/exact/canonical.ts';
 import { fromTensor, size } from '../../runtime/exact/tensor.ts';
-import { type CompiledCircuit, fieldToSigned, signedToField } from './circuit.ts';
+import { type CompiledCircuit, FIELD_PRIME, fieldToSigned, signedToField } from './circuit.ts';
 import type { ZkArtifacts } from './setup.ts';
 
 export type ZkProof = snarkjs.Groth16Proof;
@@ -91,12 +91,39 @@ export async function prove(artifacts: ZkArtifacts, inputs: TensorMap): Promise<
   return { ...result, outputs: decodeOutputs(artifacts.circuit, result.publicSignals), proveMs };
 }
 
-/** True when `proof` is a valid Groth16 proof for `publicSignals` under `vkey`. */
+/** What a verifier needs of the circuit besides its key: the input range and where inputs sit. */
+export type PublicLayout = Pick<CompiledCircuit, 'bits' | 'inputs'>;
+
+/**
+ * Why the public input signals are not acceptable, or undefined when they are: every input must
+ * be a signed `bits`-bit integer (the circuit relies on the verifier for this range check).
+ */
+export function publicInputProblem(layout: PublicLayout, publicSignals: readonly string[]): string | undefined {
+  const half = 1n << BigInt(layout.bits - 1);
+  for (const input of layout.inputs)
+    for (let i = input.publicOffset; i < input.publicOffset + input.size; i++) {
+      const raw = publicSignals[i];
+      if (raw === undefined || !/^[0-9]{1,78}$/.test(raw)) return `public signal ${i} is not a field element`;
+      const v = BigInt(raw);
+      if (v >= FIELD_PRIME) return `public signal ${i} is not a field element`;
+      const x = fieldToSigned(v);
+      if (x < -half || x >= half)
+        return `input "${input.name}" element ${i - input.publicOffset} is outside the circuit's ${layout.bits}-bit range`;
+    }
+  return undefined;
+}
+
+/**
+ * True when `proof` is a valid Groth16 proof for `publicSignals` under `vkey` AND the public
+ * inputs are in the circuit's range (`layout`, from the compiled circuit).
+ */
 export async function verify(
   vkey: snarkjs.VerificationKey,
   proof: ZkProof,
   publicSignals: readonly string[],
+  layout: PublicLayout,
 ): Promise<boolean> {
   if (publicSignals.length !== vkey.nPublic) return false;
+  if (publicInputProblem(layout, publicSignals) !== undefined) return false;
   return snarkjs.groth16.verify(vkey, publicSignals, proof);
 }

@@ -8,7 +8,7 @@ import { isPlumbError } from '../../core/errors.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
 import { compileCircuit, FIELD_PRIME } from './circuit.ts';
-import { type ProveResult, prove, verify } from './prove.ts';
+import { type ProveResult, prove, publicInputProblem, verify } from './prove.ts';
 import { releaseZk, setupModel, type ZkArtifacts } from './setup.ts';
 
 const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
@@ -83,25 +83,33 @@ describe('zk mode (Groth16 over the exact executor)', { timeout: 180_000 }, () =
 
       it('the proof verifies', async () => {
         const t = performance.now();
-        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, c.proof!.publicSignals), true);
+        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, c.proof!.publicSignals, c.artifacts!.circuit), true);
         console.log(`[zk] ${c.name}: verify ${(performance.now() - t).toFixed(0)} ms`);
       });
 
       it('rejects a changed output signal', async () => {
         const sig = flip(c.proof!.publicSignals, 0);
-        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig), false);
+        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig, c.artifacts!.circuit), false);
       });
 
       it('rejects a changed input signal', async () => {
         const layout = c.artifacts!.circuit.inputs[0]!;
         const sig = flip(c.proof!.publicSignals, layout.publicOffset);
-        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig), false);
+        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig, c.artifacts!.circuit), false);
+      });
+
+      it('rejects an input outside the circuit range before the pairing check', async () => {
+        const layout = c.artifacts!.circuit.inputs[0]!;
+        const big = (1n << BigInt(c.artifacts!.circuit.bits - 1)).toString();
+        const sig = c.proof!.publicSignals.map((v, k) => (k === layout.publicOffset ? big : v));
+        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig, c.artifacts!.circuit), false);
+        assert.match(publicInputProblem(c.artifacts!.circuit, sig) ?? '', /outside the circuit's 64-bit range/);
       });
 
       it("rejects the proof under another model's verification key", async () => {
         const other = cases[(idx + 1) % cases.length]!.artifacts!;
         assert.equal(other.vkey.nPublic, c.artifacts!.vkey.nPublic); // same layout size: a real test
-        assert.equal(await verify(other.vkey, c.proof!.proof, c.proof!.publicSignals), false);
+        assert.equal(await verify(other.vkey, c.proof!.proof, c.proof!.publicSignals, c.artifacts!.circuit), false);
       });
     });
   }
