@@ -98,7 +98,10 @@ export type PublicLayout = Pick<CompiledCircuit, 'bits' | 'inputs'>;
  * Why the public input signals are not acceptable, or undefined when they are: every input must
  * be a signed `bits`-bit integer (the circuit relies on the verifier for this range check).
  */
-export function publicInputProblem(layout: PublicLayout, publicSignals: readonly string[]): string | undefined {
+export function publicInputProblem(
+  layout: PublicLayout,
+  publicSignals: readonly string[],
+): string | undefined {
   const half = 1n << BigInt(layout.bits - 1);
   for (const input of layout.inputs)
     for (let i = input.publicOffset; i < input.publicOffset + input.size; i++) {

@@ -83,7 +83,10 @@ describe('zk mode (Groth16 over the exact executor)', { timeout: 180_000 }, () =
 
       it('the proof verifies', async () => {
         const t = performance.now();
-        assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, c.proof!.publicSignals, c.artifacts!.circuit), true);
+        assert.equal(
+          await verify(c.artifacts!.vkey, c.proof!.proof, c.proof!.publicSignals, c.artifacts!.circuit),
+          true,
+        );
         console.log(`[zk] ${c.name}: verify ${(performance.now() - t).toFixed(0)} ms`);
       });
 
@@ -103,13 +106,19 @@ describe('zk mode (Groth16 over the exact executor)', { timeout: 180_000 }, () =
         const big = (1n << BigInt(c.artifacts!.circuit.bits - 1)).toString();
         const sig = c.proof!.publicSignals.map((v, k) => (k === layout.publicOffset ? big : v));
         assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig, c.artifacts!.circuit), false);
-        assert.match(publicInputProblem(c.artifacts!.circuit, sig) ?? '', /outside the circuit's 64-bit range/);
+        assert.match(
+          publicInputProblem(c.artifacts!.circuit, sig) ?? '',
+          /outside the circuit's 64-bit range/,
+        );
       });
 
       it("rejects the proof under another model's verification key", async () => {
         const other = cases[(idx + 1) % cases.length]!.artifacts!;
         assert.equal(other.vkey.nPublic, c.artifacts!.vkey.nPublic); // same layout size: a real test
-        assert.equal(await verify(other.vkey, c.proof!.proof, c.proof!.publicSignals, c.artifacts!.circuit), false);
+        assert.equal(
+          await verify(other.vkey, c.proof!.proof, c.proof!.publicSignals, c.artifacts!.circuit),
+          false,
+        );
       });
     });
   }
