@@ -30,6 +30,16 @@ export type SourceParts = {
 
 const describe = (l: SignalLayout) => `${l.name} -> ${l.signal}[${l.size}] [${l.shape.join(', ')}]`;
 
+/**
+ * One private signal, for circuits that are pure rewiring (Identity, Reshape): with no private
+ * witness at all, snarkjs's prover fails on an empty multi-exponentiation. One constraint.
+ */
+function witnessPad(outputs: readonly SignalLayout[]): string[] {
+  const first = outputs.find((o) => o.size > 0);
+  if (!first) return [];
+  return ['    signal witnessPad;', `    witnessPad <== ${first.signal}[0] * ${first.signal}[0];`];
+}
+
 /** The full circom file: gadget templates, header comments, `PlumbModel` and `main`. */
 export function assembleSource(p: SourceParts): string {
   const publicList = p.inputs.map((i) => i.signal).join(', ');
@@ -41,6 +51,7 @@ export function assembleSource(p: SourceParts): string {
     'template PlumbModel() {',
     ...p.decls,
     ...p.lines,
+    ...witnessPad(p.outputs),
     '}',
     '',
     p.inputs.length > 0
