@@ -64,30 +64,60 @@ function slice(
   });
 }
 
+/** Source coordinate of padded coordinate v along an axis of length dim (-1: the pad value). */
+function padSource(mode: string, v: number, dim: number): number {
+  if (v >= 0 && v < dim) return v;
+  if (mode === 'constant' || dim === 0) return -1;
+  if (mode === 'edge') return v < 0 ? 0 : dim - 1;
+  if (mode === 'wrap') return ((v % dim) + dim) % dim;
+  // reflect: mirror about the edges without repeating them
+  if (dim === 1) return 0;
+  const period = 2 * (dim - 1);
+  const m = ((v % period) + period) % period;
+  return m < dim ? m : period - m;
+}
+
+const PAD_MODES = ['constant', 'reflect', 'edge', 'wrap'];
+
+/** Pad (any mode, negative pads crop), shared with the circuit compiler through the kernel. */
 function pad(node: NodeProto, x: XTensor, pads: number[], value: bigint): XTensor {
   const rank = x.shape.length;
   if (pads.length !== 2 * rank) throw nodeError(node, `pads must have ${2 * rank} values`);
   const mode = attrString(node, 'mode', 'constant');
-  if (mode !== 'constant') throw nodeError(node, `mode ${mode} is not supported (only constant)`);
-  if (pads.some((p) => p < 0)) throw nodeError(node, 'negative pads are not supported');
+  if (!PAD_MODES.includes(mode)) throw nodeError(node, `mode ${mode} is not supported`);
   const shape = x.shape.map((d, i) => d + pads[i]! + pads[i + rank]!);
+  if (shape.some((d) => d < 0)) throw nodeError(node, 'negative pads remove more than the whole axis');
+  if (mode === 'reflect' && x.shape.some((d, i) => d > 0 && (pads[i]! >= d || pads[i + rank]! >= d)))
+    throw nodeError(node, 'reflect pads must be smaller than the padded axis');
   const st = strides(x.shape);
   const source = (c: number[]) => {
     let src = 0;
     for (let d = 0; d < rank; d++) {
-      const v = c[d]! - pads[d]!;
-      if (v < 0 || v >= x.shape[d]!) return -1;
+      const v = padSource(mode, c[d]! - pads[d]!, x.shape[d]!);
+      if (v < 0) return -1;
       src += v * st[d]!;
     }
     return src;
   };
   const out = gatherByIndex(x, shape, source);
-  if (value !== 0n) {
+  if (value !== 0n && mode === 'constant') {
     // gatherByIndex writes 0 for padding; redo with the constant
     const coordOk = gatherByIndex({ shape: x.shape, data: x.data.map(() => 1n), int: true }, shape, source);
     out.data = out.data.map((v, i) => (coordOk.data[i] === 1n ? v : value));
   }
   return out;
+}
+
+/** Pads given for `axes` only (opset 18) spread to every axis. */
+function padsForAxes(node: NodeProto, rank: number, pads: number[], axes: number[]): number[] {
+  if (pads.length !== 2 * axes.length) throw nodeError(node, `pads must have ${2 * axes.length} values`);
+  const full = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a, i) => {
+    const d = normAxis(a, rank, node);
+    full[d] = pads[i]!;
+    full[d + rank] = pads[i + axes.length]!;
+  });
+  return full;
 }
 
 /** A float attribute taken as an unscaled integer (truncated toward zero). */
@@ -167,8 +197,10 @@ export const indexingOps: Record<string, OpImpl> = {
       }
       const cv = inputs.opt(2);
       const value = cv ? (cv.int === x.int ? cv.data[0]! : x.int ? cv.data[0]! >> s : cv.data[0]! << s) : 0n;
-      if (inputs.opt(3)) throw nodeError(node, 'the axes input is not supported');
-      return [pad(node, x, intValues(inputs.get(1), node, 'pads'), value)];
+      const pads = intValues(inputs.get(1), node, 'pads');
+      const axes = inputs.opt(3);
+      const full = axes ? padsForAxes(node, x.shape.length, pads, intValues(axes, node, 'axes')) : pads;
+      return [pad(node, x, full, value)];
     },
   Gather:
     ({ node }) =>

@@ -1,10 +1,15 @@
 /** The op registry: ONNX op type (default domain) -> implementation. Adding an op is adding an entry. */
 import { batchNormOps } from './batchnorm.ts';
+import { castOps } from './cast.ts';
 import { elementwiseOps } from './elementwise.ts';
 import { indexingOps } from './indexing.ts';
+import { layoutOps } from './layout.ts';
 import { linearOps } from './linear.ts';
+import { logicOps } from './logic.ts';
+import { mathOps } from './math.ts';
 import type { OpImpl } from './op.ts';
 import { poolOps } from './pool.ts';
+import { reduceOps } from './reduce.ts';
 import { shapeOps } from './shape.ts';
 
 export const registry: ReadonlyMap<string, OpImpl> = new Map(
@@ -15,5 +20,10 @@ export const registry: ReadonlyMap<string, OpImpl> = new Map(
     ...batchNormOps,
     ...shapeOps,
     ...indexingOps,
+    ...layoutOps,
+    ...castOps,
+    ...mathOps,
+    ...reduceOps,
+    ...logicOps,
   }),
 );

@@ -1,0 +1,320 @@
+/**
+ * The exact executor's layout, arithmetic, reduction and logic ops (layout.ts, cast.ts, math.ts,
+ * reduce.ts, logic.ts, Pad modes) against onnxruntime: shapes equal, values within a bound
+ * derived per case from the rounding rules (EPS = 2^-(s+1) per rounding, see exact.ts).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import { isPlumbError } from '../../core/errors.ts';
+import type { Tensor, TensorMap } from '../../core/tensor.ts';
+import { compileExact } from './exact.ts';
+
+const S = 12;
+const EPS = 2 ** -(S + 1);
+const FLOAT_SLACK = 1e-5;
+
+const f32 = (shape: number[], data: number[]): Tensor => ({
+  dtype: 'float32',
+  shape,
+  data: Float32Array.from(data),
+});
+const i64 = (shape: number[], data: number[]): Tensor => ({
+  dtype: 'int64',
+  shape,
+  data: BigInt64Array.from(data.map(BigInt)),
+});
+const rand = (seed: number, n: number, span: number) => {
+  const r = seededRandom(seed);
+  return Array.from({ length: n }, () => (r() * 2 - 1) * span);
+};
+
+type Case = {
+  name: string;
+  x: number[];
+  nodes: NodeSpec[];
+  initializers?: Record<string, Tensor>;
+  opset?: number;
+  /** Allowed max abs difference from onnxruntime. */
+  tol: number;
+  span?: number;
+};
+
+async function ortRun(bytes: Uint8Array, inputs: TensorMap) {
+  const session = await ort.InferenceSession.create(bytes);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs))
+    feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.shape]);
+  const res = await session.run(feeds);
+  await session.release();
+  return res;
+}
+
+async function check(c: Case, seed: number): Promise<number> {
+  const n = c.x.reduce((a, b) => a * b, 1);
+  const bytes = buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape: c.x }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+    nodes: c.nodes,
+    initializers: c.initializers ?? {},
+    opset: c.opset ?? 17,
+  });
+  const inputs = { x: f32(c.x, rand(seed, n, c.span ?? 3)) };
+  const got = compileExact(bytes).run(inputs).outputs['y']!;
+  const ref = (await ortRun(bytes, inputs))['y']!;
+  assert.deepEqual([...got.shape], [...ref.dims], `${c.name}: shape`);
+  const a = got.data as ArrayLike<number | bigint>;
+  const b = ref.data as ArrayLike<number | bigint>;
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(Number(a[i]) - Number(b[i])));
+  assert.ok(worst <= c.tol + FLOAT_SLACK, `${c.name}: error ${worst} exceeds ${c.tol}`);
+  return worst;
+}
+
+const node = (op: string, inputs: string[], attrs?: NodeSpec['attrs'], outputs = ['y']): NodeSpec => ({
+  op,
+  name: outputs[0] === 'y' ? op.toLowerCase() : `${op.toLowerCase()}_${outputs[0]}`,
+  inputs,
+  outputs,
+  ...(attrs ? { attrs } : {}),
+});
+
+// Inputs are in [-3, 3]: quantization error EPS; a product of two values rounds once more.
+const moved = EPS; // values only copied
+const X = 3;
+const cases: Case[] = [
+  {
+    name: 'Expand',
+    x: [3, 1],
+    nodes: [node('Expand', ['x', 'sh'])],
+    initializers: { sh: i64([3], [2, 3, 4]) },
+    tol: moved,
+  },
+  {
+    name: 'Tile',
+    x: [2, 3],
+    nodes: [node('Tile', ['x', 'r'])],
+    initializers: { r: i64([2], [2, 3]) },
+    tol: moved,
+  },
+  ...(
+    [
+      ['half_pixel', 'round_prefer_floor', [1, 1, 2, 3]],
+      ['asymmetric', 'floor', [1, 1, 2, 2]],
+      ['align_corners', 'round_prefer_ceil', [1, 1, 1.5, 0.5]],
+      ['pytorch_half_pixel', 'ceil', [1, 1, 0.6, 2.5]],
+    ] as const
+  ).map(([t, nm, sc]) => ({
+    name: `Resize nearest ${t} ${nm} scales ${sc.join(',')}`,
+    x: [1, 2, 4, 5],
+    nodes: [
+      node('Resize', ['x', '', 'sc'], {
+        mode: { string: 'nearest' },
+        coordinate_transformation_mode: { string: t },
+        nearest_mode: { string: nm },
+      }),
+    ],
+    initializers: { sc: f32([4], [...sc]) },
+    tol: moved,
+  })),
+  {
+    name: 'Resize nearest by sizes',
+    x: [1, 2, 3, 4],
+    nodes: [node('Resize', ['x', '', '', 'sz'], { mode: { string: 'nearest' } })],
+    initializers: { sz: i64([4], [1, 2, 7, 3]) },
+    tol: moved,
+  },
+  {
+    name: 'Resize opset 10',
+    x: [1, 1, 3, 3],
+    opset: 10,
+    nodes: [node('Resize', ['x', 'sc'], { mode: { string: 'nearest' } })],
+    initializers: { sc: f32([4], [1, 1, 2, 3]) },
+    tol: moved,
+  },
+  {
+    name: 'Upsample opset 9',
+    x: [1, 2, 2, 3],
+    opset: 9,
+    nodes: [node('Upsample', ['x', 'sc'], { mode: { string: 'nearest' } })],
+    initializers: { sc: f32([4], [1, 1, 2, 2]) },
+    tol: moved,
+  },
+  ...(['reflect', 'edge', 'wrap'] as const).map((mode) => ({
+    name: `Pad ${mode}`,
+    x: [1, 2, 3, 4],
+    opset: 19,
+    nodes: [node('Pad', ['x', 'p'], { mode: { string: mode } })],
+    initializers: { p: i64([8], [0, 0, 2, 1, 0, 1, 1, 3]) },
+    tol: moved,
+  })),
+  {
+    name: 'Pad negative pads and axes (opset 18)',
+    x: [2, 3, 4],
+    opset: 18,
+    nodes: [node('Pad', ['x', 'p', 'v', 'ax'])],
+    initializers: { p: i64([4], [-1, 2, 1, -2]), v: f32([], [1.5]), ax: i64([2], [2, 1]) },
+    tol: moved,
+  },
+  {
+    name: 'Cast float -> double -> float',
+    x: [2, 3],
+    nodes: [node('Cast', ['x'], { to: { int: 11 } }, ['d']), node('Cast', ['d'], { to: { int: 1 } })],
+    tol: moved,
+  },
+  {
+    name: 'Cast float -> int32 -> float (truncation)',
+    x: [2, 5],
+    nodes: [node('Cast', ['x'], { to: { int: 6 } }, ['d']), node('Cast', ['d'], { to: { int: 1 } })],
+    tol: 0,
+  },
+  { name: 'Neg', x: [2, 3], nodes: [node('Neg', ['x'])], tol: moved },
+  { name: 'Abs', x: [2, 3], nodes: [node('Abs', ['x'])], tol: moved },
+  {
+    name: 'Max of three (broadcast)',
+    x: [2, 3],
+    nodes: [node('Max', ['x', 'a', 'b'])],
+    initializers: { a: f32([3], [0.5, -1, 2]), b: f32([2, 1], [-0.25, 0.75]) },
+    tol: moved,
+  },
+  {
+    name: 'Min of two (broadcast)',
+    x: [2, 3],
+    nodes: [node('Min', ['x', 'a'])],
+    initializers: { a: f32([3], [0.5, -1, 2]) },
+    tol: moved,
+  },
+  {
+    name: 'Clip (inputs)',
+    x: [3, 4],
+    nodes: [node('Clip', ['x', 'lo', 'hi'])],
+    initializers: { lo: f32([], [-0.4]), hi: f32([], [1.3]) },
+    tol: moved,
+  },
+  {
+    name: 'Clip (max only)',
+    x: [3, 4],
+    nodes: [node('Clip', ['x', '', 'hi'])],
+    initializers: { hi: f32([], [0.3]) },
+    tol: moved,
+  },
+  {
+    name: 'Clip (opset 6 attributes)',
+    x: [3, 4],
+    opset: 6,
+    nodes: [node('Clip', ['x'], { min: { float: -1.1 }, max: { float: 0.7 } })],
+    tol: moved,
+  },
+  {
+    name: 'PRelu per channel',
+    x: [1, 3, 2, 2],
+    nodes: [node('PRelu', ['x', 'sl'])],
+    initializers: { sl: f32([3, 1, 1], [0.25, -0.5, 1.7]) },
+    // x*slope rounded once, |slope| <= 1.7 quantized: EPS * (1 + |x| + |slope|) + one rounding.
+    tol: EPS * (1 + X + 1.7) + EPS,
+  },
+  {
+    name: 'HardSigmoid',
+    x: [4, 8],
+    nodes: [node('HardSigmoid', ['x'], { alpha: { float: 0.3 }, beta: { float: 0.4 } })],
+    tol: EPS * (0.3 + X) + 2 * EPS,
+  },
+  {
+    name: 'HardSwish',
+    x: [4, 8],
+    span: 4,
+    nodes: [node('HardSwish', ['x'])],
+    tol: 2 * (EPS * (1 / 6 + 4) + 2 * EPS) * 4 + 2 * EPS,
+  },
+  {
+    name: 'Pow 2 and 3',
+    x: [2, 4],
+    nodes: [node('Pow', ['x', 'e2'], undefined, ['p2']), node('Pow', ['p2', 'e3'])],
+    initializers: { e2: f32([], [2]), e3: i64([], [3]) },
+    span: 1.2,
+    // (x^2)^3 with |x| <= 1.2: x^2 error 2*1.2*EPS + EPS; cubing multiplies by 3*1.44^2, plus roundings.
+    tol: 3 * 1.44 ** 2 * (2 * 1.2 * EPS + EPS) + 3 * EPS * 1.44 ** 2 + 3 * EPS,
+  },
+  {
+    name: 'ReduceSum (axes input, keepdims 0)',
+    x: [2, 3, 4],
+    nodes: [node('ReduceSum', ['x', 'ax'], { keepdims: { int: 0 } })],
+    initializers: { ax: i64([2], [0, -1]) },
+    tol: 8 * EPS,
+  },
+  {
+    name: 'ReduceMean (attribute axes, opset 17)',
+    x: [2, 3, 4],
+    nodes: [node('ReduceMean', ['x'], { axes: { ints: [1] } })],
+    tol: 2 * EPS,
+  },
+  {
+    name: 'ReduceMean (all axes)',
+    x: [2, 3, 4],
+    nodes: [node('ReduceMean', ['x'], { keepdims: { int: 0 } })],
+    tol: 2 * EPS,
+  },
+  {
+    name: 'ReduceMax',
+    x: [2, 3, 4],
+    nodes: [node('ReduceMax', ['x'], { axes: { ints: [0, 2] } })],
+    tol: moved,
+  },
+  {
+    name: 'ReduceMin (opset 18 axes input)',
+    x: [2, 3, 4],
+    opset: 18,
+    nodes: [node('ReduceMin', ['x', 'ax'])],
+    initializers: { ax: i64([1], [1]) },
+    tol: moved,
+  },
+  {
+    name: 'Less, Not, Greater, And, Where',
+    x: [3, 4],
+    nodes: [
+      node('Less', ['x', 'z'], undefined, ['lt']),
+      node('Not', ['lt'], undefined, ['ge']),
+      node('Greater', ['x', 'h'], undefined, ['gt']),
+      node('And', ['ge', 'gt'], undefined, ['c']),
+      node('Where', ['c', 'x', 'k'], undefined, ['y']),
+    ],
+    initializers: { z: f32([], [0]), h: f32([], [1]), k: f32([4], [5, -5, 0.5, 0]) },
+    tol: moved,
+  },
+];
+
+describe('exact executor: layout, arithmetic, reduction and logic ops against onnxruntime', () => {
+  for (const [i, c] of cases.entries())
+    it(c.name, async (t) => {
+      const err = await check(c, 100 + i);
+      t.diagnostic(`${c.name}: max abs error ${err.toExponential(3)} (bound ${c.tol.toExponential(3)})`);
+    });
+
+  it('refuses invalid uses with the node named', () => {
+    const bad = (nodes: NodeSpec[], initializers: Record<string, Tensor>, opset = 17) => {
+      const bytes = buildModel({
+        inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1, 2, 2] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+        nodes,
+        initializers,
+        opset,
+      });
+      return () => compileExact(bytes).run({ x: f32([1, 1, 2, 2], [1, 2, 3, 4]) });
+    };
+    const refused = (fn: () => unknown, re: RegExp) =>
+      assert.throws(fn, (e: unknown) => isPlumbError(e) && re.test(e.message));
+    refused(
+      bad([node('Resize', ['x', '', 'sc'], { mode: { string: 'linear' } })], { sc: f32([4], [1, 1, 2, 2]) }),
+      /Resize node "resize": mode linear/,
+    );
+    refused(bad([node('Pow', ['x', 'e'])], { e: f32([], [0.5]) }), /Pow node "pow": only integer exponents/);
+    refused(bad([node('Cast', ['x'], { to: { int: 10 } })], {}), /Cast node "cast": cast to element type 10/);
+    refused(
+      bad([node('Pad', ['x', 'p'], { mode: { string: 'reflect' } })], {
+        p: i64([8], [0, 0, 2, 0, 0, 0, 0, 0]),
+      }),
+      /Pad node "pad": reflect pads/,
+    );
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * Ops that copy elements to a new layout without computing on them: Expand, Tile, and Resize /
+ * Upsample in nearest mode. Each is an output-element -> input-element map (`gatherByIndex`),
+ * so the circuit compiler can reuse it unchanged (src/proof/zk/shape-ops.ts).
+ */
+import { tensorFromProto } from '../../../core/onnx/tensor-proto.ts';
+import type { NodeProto, TensorProto } from '../../../core/onnx/types.ts';
+import { attrFloat, attrInts, attrString, nodeError } from '../attributes.ts';
+import { broadcastIndex, broadcastShape, gatherByIndex, intValues, normAxis, strides } from '../tensor.ts';
+import type { XTensor } from '../types.ts';
+import type { OpImpl } from './op.ts';
+
+function expand(node: NodeProto, x: XTensor, spec: number[]): XTensor {
+  if (spec.some((d) => d < 0 || !Number.isInteger(d)))
+    throw nodeError(node, `invalid shape [${spec.join(', ')}]`);
+  const shape = broadcastShape(x.shape, spec, node);
+  const idx = broadcastIndex(x.shape, shape);
+  return { shape, data: Array.from(idx, (i) => x.data[i]!), int: x.int };
+}
+
+function tile(node: NodeProto, x: XTensor, repeats: number[]): XTensor {
+  const rank = x.shape.length;
+  if (repeats.length !== rank) throw nodeError(node, `repeats must have ${rank} values`);
+  if (repeats.some((r) => r < 0)) throw nodeError(node, 'repeats must not be negative');
+  const shape = x.shape.map((d, i) => d * repeats[i]!);
+  const st = strides(x.shape);
+  return gatherByIndex(x, shape, (c) => {
+    let src = 0;
+    for (let d = 0; d < rank; d++) src += (c[d]! % x.shape[d]!) * st[d]!;
+    return src;
+  });
+}
+
+const f = Math.fround;
+
+/** Nearest-neighbour plan: per axis, the output size and the coordinate transform. */
+type ResizePlan = {
+  sizes: number[];
+  scales: number[];
+  transform: string;
+  nearest: string;
+};
+
+/** Input coordinate of output coordinate `o` along one axis, in float32 as onnxruntime computes it. */
+function sourceCoord(o: number, scale: number, outLen: number, inLen: number, transform: string): number {
+  switch (transform) {
+    case 'half_pixel':
+      return f(f(f(o + 0.5) / scale) - 0.5);
+    case 'pytorch_half_pixel':
+      return outLen > 1 ? f(f(f(o + 0.5) / scale) - 0.5) : 0;
+    case 'asymmetric':
+      return f(o / scale);
+    case 'align_corners':
+      return outLen === 1 ? 0 : f(f(o * (inLen - 1)) / (outLen - 1));
+    default:
+      throw new Error(`unreachable transform ${transform}`);
+  }
+}
+
+function nearestIndex(x: number, mode: string, down: boolean): number {
+  switch (mode) {
+    case 'round_prefer_floor':
+      return x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x);
+    case 'round_prefer_ceil':
+      return Math.round(x);
+    case 'floor':
+      return Math.floor(x);
+    case 'ceil':
+      return Math.ceil(x);
+    default: // 'simple' (Upsample, Resize-10): truncation, ceiling when downsampling
+      return down ? Math.ceil(x) : Math.trunc(x);
+  }
+}
+
+function resizeNearest(x: XTensor, plan: ResizePlan): XTensor {
+  const rank = x.shape.length;
+  const st = strides(x.shape);
+  const maps = plan.sizes.map((outLen, d) => {
+    const inLen = x.shape[d]!;
+    const scale = plan.scales[d]!;
+    return Array.from({ length: outLen }, (_, o) => {
+      const c = sourceCoord(o, scale, outLen, inLen, plan.transform);
+      const i = nearestIndex(c, plan.nearest, scale < 1);
+      return Math.min(Math.max(i, 0), inLen - 1);
+    });
+  });
+  return gatherByIndex(x, plan.sizes, (c) => {
+    let src = 0;
+    for (let d = 0; d < rank; d++) src += maps[d]![c[d]!]! * st[d]!;
+    return src;
+  });
+}
+
+/**
+ * Scales as float32 values: from the raw initializer when there is one (exact), else from the
+ * value at 2^s (exact for dyadic scales such as 2 or 0.5, the usual case).
+ */
+function scaleValues(t: XTensor, raw: TensorProto | undefined, scale: number): number[] {
+  if (raw) return Array.from(tensorFromProto(raw).data as ArrayLike<number | bigint>, (v) => f(Number(v)));
+  return t.data.map((v) => f(t.int ? Number(v) : Number(v) / 2 ** scale));
+}
+
+function outputSizes(node: NodeProto, inShape: number[], scales: number[]): number[] {
+  if (scales.length !== inShape.length) throw nodeError(node, `scales must have ${inShape.length} values`);
+  if (scales.some((v) => !(v > 0))) throw nodeError(node, 'scales must be positive');
+  return inShape.map((d, i) => Math.trunc(f(scales[i]! * d)));
+}
+
+const TRANSFORMS = ['half_pixel', 'pytorch_half_pixel', 'asymmetric', 'align_corners'];
+const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
+
+const resize: OpImpl = ({ node, scale, opset, initializers }) => {
+  const mode = attrString(node, 'mode', 'nearest');
+  if (mode !== 'nearest') throw nodeError(node, `mode ${mode} is not supported (only nearest)`);
+  if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch')
+    throw nodeError(node, 'only keep_aspect_ratio_policy = stretch is supported');
+  const transform =
+    opset < 11 ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
+  if (!TRANSFORMS.includes(transform))
+    throw nodeError(node, `coordinate_transformation_mode ${transform} is not supported`);
+  const nearest = opset < 11 ? 'simple' : attrString(node, 'nearest_mode', 'round_prefer_floor');
+  if (opset >= 11 && !NEAREST_MODES.includes(nearest))
+    throw nodeError(node, `nearest_mode ${nearest} is not supported`);
+  const axesAttr = attrInts(node, 'axes');
+  return (inputs) => {
+    const x = inputs.get(0);
+    const rank = x.shape.length;
+    const axes = (axesAttr ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, rank, node));
+    // Scales and sizes given for `axes` only (opset 18), spread to every axis.
+    const spread = (vals: number[], fill: (d: number) => number) => {
+      if (vals.length !== axes.length) throw nodeError(node, `expected ${axes.length} scales or sizes`);
+      const full = x.shape.map((_, d) => fill(d));
+      axes.forEach((a, i) => {
+        full[a] = vals[i]!;
+      });
+      return full;
+    };
+    const scalesIn = opset < 11 ? inputs.get(1) : inputs.opt(2);
+    const sizesIn = opset < 11 ? undefined : inputs.opt(3);
+    let plan: ResizePlan;
+    if (sizesIn && sizesIn.data.length > 0) {
+      if (scalesIn && scalesIn.data.length > 0)
+        throw nodeError(node, 'only one of scales and sizes may be given');
+      const sizes = spread(intValues(sizesIn, node, 'sizes'), (d) => x.shape[d]!);
+      if (sizes.some((d) => d < 0)) throw nodeError(node, 'sizes must not be negative');
+      plan = { sizes, scales: sizes.map((o, d) => f(o / x.shape[d]!)), transform, nearest };
+    } else {
+      if (!scalesIn || scalesIn.data.length === 0) throw nodeError(node, 'scales or sizes are required');
+      const raw = initializers.get(node.input[opset < 11 ? 1 : 2] ?? '');
+      const scales = spread(scaleValues(scalesIn, raw, scale), () => 1);
+      plan = { sizes: outputSizes(node, x.shape, scales), scales, transform, nearest };
+    }
+    return [resizeNearest(x, plan)];
+  };
+};
+
+const upsample: OpImpl = ({ node, scale, opset, initializers }) => {
+  const mode = attrString(node, 'mode', 'nearest');
+  if (mode !== 'nearest') throw nodeError(node, `mode ${mode} is not supported (only nearest)`);
+  const attrScales = node.attribute.find((a) => a.name === 'scales')?.floats;
+  return (inputs) => {
+    const x = inputs.get(0);
+    let scales: number[];
+    if (opset < 9) {
+      if (attrScales) scales = Array.from(attrScales, f);
+      else if (opset < 7)
+        scales = [1, 1, attrFloat(node, 'height_scale', 1), attrFloat(node, 'width_scale', 1)];
+      else throw nodeError(node, 'the scales attribute is required');
+    } else scales = scaleValues(inputs.get(1), initializers.get(node.input[1] ?? ''), scale);
+    const plan = {
+      sizes: outputSizes(node, x.shape, scales),
+      scales,
+      transform: 'asymmetric',
+      nearest: 'simple',
+    };
+    return [resizeNearest(x, plan)];
+  };
+};
+
+export const layoutOps: Record<string, OpImpl> = {
+  Expand:
+    ({ node }) =>
+    (inputs) => [expand(node, inputs.get(0), intValues(inputs.get(1), node, 'shape'))],
+  Tile:
+    ({ node }) =>
+    (inputs) => [tile(node, inputs.get(0), intValues(inputs.get(1), node, 'repeats'))],
+  Resize: resize,
+  Upsample: upsample,
+};

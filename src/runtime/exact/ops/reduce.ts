@@ -1,0 +1,87 @@
+/**
+ * Reductions over constant axes: ReduceSum (exact), ReduceMean (divRound(sum, count), the
+ * AveragePool rule), ReduceMax, ReduceMin. `reducePlan` is shared with the circuit compiler.
+ */
+import type { NodeProto } from '../../../core/onnx/types.ts';
+import { attrInt, attrInts, nodeError } from '../attributes.ts';
+import { divRound } from '../fixed.ts';
+import { intValues, normAxis, size, strides } from '../tensor.ts';
+import type { XTensor } from '../types.ts';
+import type { OpImpl } from './op.ts';
+
+/** The reduced axes: an input from opset 13 (ReduceSum) or 18 (the others), an attribute before. */
+export function reduceAxes(
+  node: NodeProto,
+  opset: number,
+  axesInput: XTensor | undefined,
+): number[] | undefined {
+  const fromInput = node.opType === 'ReduceSum' ? opset >= 13 : opset >= 18;
+  if (!fromInput) return attrInts(node, 'axes');
+  return axesInput ? intValues(axesInput, node, 'axes') : undefined;
+}
+
+export type ReducePlan = {
+  shape: number[];
+  /** For each output element, the flat input indices it reduces, in input order. */
+  groups: number[][];
+};
+
+/** Output shape and index groups of a reduction of `shape` over `axes` (undefined: all, or none). */
+export function reducePlan(
+  node: NodeProto,
+  shape: readonly number[],
+  axes: number[] | undefined,
+): ReducePlan {
+  const rank = shape.length;
+  const keep = attrInt(node, 'keepdims', 1) === 1;
+  if ((!axes || axes.length === 0) && attrInt(node, 'noop_with_empty_axes', 0) === 1)
+    return { shape: [...shape], groups: Array.from({ length: size(shape) }, (_, i) => [i]) };
+  const red = new Set(
+    axes && axes.length > 0 ? axes.map((a) => normAxis(a, rank, node)) : shape.map((_, i) => i),
+  );
+  const outFull = shape.map((d, i) => (red.has(i) ? 1 : d));
+  const ost = strides(outFull);
+  const groups: number[][] = Array.from({ length: size(outFull) }, () => []);
+  const coord = new Array<number>(rank).fill(0);
+  const n = size(shape);
+  for (let k = 0; k < n; k++) {
+    let o = 0;
+    for (let d = 0; d < rank; d++) if (!red.has(d)) o += coord[d]! * ost[d]!;
+    groups[o]!.push(k);
+    for (let d = rank - 1; d >= 0; d--) {
+      coord[d]!++;
+      if (coord[d]! < shape[d]!) break;
+      coord[d] = 0;
+    }
+  }
+  const out = keep ? outFull : shape.filter((_, i) => !red.has(i));
+  return { shape: out, groups };
+}
+
+function reduce(kind: 'sum' | 'mean' | 'max' | 'min'): OpImpl {
+  return ({ node, opset }) =>
+    (inputs) => {
+      const x = inputs.get(0);
+      const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, opset, inputs.opt(1)));
+      const data = groups.map((g) => {
+        const vals = g.map((i) => x.data[i]!);
+        if (kind === 'max' || kind === 'min') {
+          if (vals.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
+          return vals.reduce((a, b) => ((kind === 'max' ? b > a : b < a) ? b : a));
+        }
+        const sum = vals.reduce((a, b) => a + b, 0n);
+        if (kind === 'sum') return sum;
+        if (vals.length === 0) throw nodeError(node, 'cannot average an empty tensor');
+        // Integers: onnxruntime's integer division truncates; scaled values round half up.
+        return x.int ? sum / BigInt(vals.length) : divRound(sum, BigInt(vals.length));
+      });
+      return [{ shape, data, int: x.int }];
+    };
+}
+
+export const reduceOps: Record<string, OpImpl> = {
+  ReduceSum: reduce('sum'),
+  ReduceMean: reduce('mean'),
+  ReduceMax: reduce('max'),
+  ReduceMin: reduce('min'),
+};
