@@ -20,6 +20,7 @@ export type SourceParts = {
   graphName: string;
   scale: number;
   bits: number;
+  maxBits: number;
   inputs: readonly SignalLayout[];
   outputs: readonly SignalLayout[];
   /** Signal declarations of the main template. */
@@ -45,7 +46,7 @@ export function assembleSource(p: SourceParts): string {
   const publicList = p.inputs.map((i) => i.signal).join(', ');
   return [
     GADGETS_SOURCE,
-    `// Model: ${p.graphName || '(unnamed)'}; scale 2^${p.scale}; signed range ${p.bits} bits.`,
+    `// Model: ${p.graphName || '(unnamed)'}; scale 2^${p.scale}; inputs signed ${p.bits} bits; range checks up to ${p.maxBits} bits.`,
     `// Inputs: ${p.inputs.map(describe).join('; ')}`,
     `// Outputs: ${p.outputs.map(describe).join('; ')}`,
     'template PlumbModel() {',

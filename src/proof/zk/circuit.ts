@@ -11,11 +11,15 @@
  *   in as circuit CONSTANTS, so the verification key identifies the model.
  * - Inputs and outputs are PUBLIC signals; circom orders public signals outputs first, then
  *   inputs (see `CompiledCircuit.outputs` / `.inputs` for the flat layout).
- * - Every input must lie in the signed range [-2^(B-1), 2^(B-1)) (B = `bits`, default 64: the
- *   int64 range of the canonical encoding). Inputs are public, so the VERIFIER checks this
- *   (prove.ts `verify`) instead of the circuit: it saves B + 1 constraints per input (half the
- *   circuit of an MNIST CNN). A verifier that skips the check (e.g. a bare exported Solidity
- *   verifier) must only accept inputs it chose itself or checked the same way.
+ * - Every input must lie in the signed range [-2^(I-1), 2^(I-1)) (I = `bits`, default 32: |x| <
+ *   524,288 at s = 12). Inputs are public, so the VERIFIER checks this (prove.ts `verify`)
+ *   instead of the circuit: it saves I + 1 constraints per input (half the circuit of an MNIST
+ *   CNN). A verifier that skips the check (e.g. a bare exported Solidity verifier) must only
+ *   accept inputs it chose itself or checked the same way.
+ * - Bit widths per value (bounds.ts): every value carries a bound on |value| that holds for any
+ *   satisfying witness, derived from the input range and the constant weights; each range check
+ *   below is B bits wide for the B its value needs (capped at `maxBits`, default 64), so a
+ *   network's constraints follow its real value sizes (3l_relu_conv_fc: 52,000 -> 32,700).
  * - Dot products (Gemm, MatMul) are linear in the signals (constants x signals), accumulate at
  *   2^2s and are rounded ONCE by the Rescale gadget: with u = acc + 2^(s-1) + (2^(B-1) + c) * 2^s
  *   (c: the Gemm bias at 2^s), the prover supplies v and r with u = v * 2^s + r, r in [0, 2^s)
@@ -27,8 +31,9 @@
  * - LeakyRelu / MaxPool select between two range-checked values with a sign bit in one quadratic
  *   constraint (y = b + (a - b) * sign), so the result stays in the B-bit range.
  * - Soundness of the integer reading: at compile time every constrained affine expression is
- *   checked to stay below p/2 in absolute value for any range-checked signal values, so field
- *   equalities are integer equalities. Honest values that leave the B-bit range have no proof.
+ *   checked to stay below p/2 in absolute value for any values the range checks admit, so field
+ *   equalities are integer equalities. Honest values only leave their width when the maxBits
+ *   cap applies; they then have no proof.
  *
  * Modules: field.ts (BN254 helpers), lin.ts (affine expressions), bounds.ts (overflow checks),
  * gadgets.ts (circom templates and their emitter), ops.ts (op lowering), graph.ts (graph walk),
@@ -67,11 +72,14 @@ export const circuitOps: readonly string[] = [
 /** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */
 export function compileCircuit(bytes: Uint8Array, options: CircuitOptions = {}): CompiledCircuit {
   const scale = options.scale ?? 12;
-  const bits = options.bits ?? 64;
+  const bits = options.bits ?? 32;
+  const maxBits = options.maxBits ?? 64;
   if (!Number.isInteger(scale) || scale < 1 || scale > 40)
     throw new PlumbError('INVALID_ARGUMENT', `scale must be an integer in 1..40, got ${scale}`);
-  if (!Number.isInteger(bits) || bits < 8 || bits > 120)
-    throw new PlumbError('INVALID_ARGUMENT', `bits must be an integer in 8..120, got ${bits}`);
+  if (!Number.isInteger(maxBits) || maxBits < 8 || maxBits > 120)
+    throw new PlumbError('INVALID_ARGUMENT', `maxBits must be an integer in 8..120, got ${maxBits}`);
+  if (!Number.isInteger(bits) || bits < 2 || bits > maxBits)
+    throw new PlumbError('INVALID_ARGUMENT', `bits must be an integer in 2..${maxBits}, got ${bits}`);
   const model = decodeModel(bytes);
   const graph = model.graph;
   if (!graph) throw new PlumbError('INVALID_MODEL', 'the model has no graph');
@@ -92,17 +100,18 @@ export function compileCircuit(bytes: Uint8Array, options: CircuitOptions = {}):
     ...model.opsetImport.filter((o) => o.domain === '' || o.domain === 'ai.onnx').map((o) => o.version),
   );
 
-  const em = new Emitter(scale, bits);
+  const em = new Emitter(scale, maxBits, bits);
   const { decls, inputs, outputs } = lowerGraph(graph, opset, em);
   const nPublic = assignPublicOffsets(inputs, outputs);
   const source = assembleSource({
     graphName: graph.name,
     scale,
     bits,
+    maxBits,
     inputs,
     outputs,
     decls,
     lines: em.lines,
   });
-  return { source, scale, bits, inputs, outputs, nPublic, constraintEstimate: em.constraints };
+  return { source, scale, bits, maxBits, inputs, outputs, nPublic, constraintEstimate: em.constraints };
 }

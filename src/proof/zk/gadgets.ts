@@ -5,7 +5,7 @@
  * while writing the main template's body.
  */
 import { PlumbError } from '../../core/errors.ts';
-import { assertNoWrap } from './bounds.ts';
+import { assertNoWrap, linBound, signedBits } from './bounds.ts';
 import { FIELD_PRIME } from './field.ts';
 import { type Lin, linCombine, linConst, linSignal } from './lin.ts';
 
@@ -72,17 +72,46 @@ export class Emitter {
   constraints = 0;
   private counter = 0;
   readonly s: number;
+  /**
+   * Widest signed range check: a value whose bound needs more is still checked to this width
+   * (honest values beyond it have no proof). Also the default bound 2^bits of a signal no
+   * gadget registered.
+   */
   readonly bits: number;
-  constructor(s: number, bits: number) {
+  /** Signed bit width of the public inputs (the verifier checks it, see prove.ts). */
+  readonly inputBits: number;
+  private readonly signalBounds = new Map<string, bigint>();
+  constructor(s: number, bits: number, inputBits = bits) {
     this.s = s;
     this.bits = bits;
+    this.inputBits = inputBits;
+  }
+  /** Bound on |signal| as registered by the gadget that made it (see bounds.ts). */
+  readonly signalBound = (signal: string): bigint => this.signalBounds.get(signal) ?? 1n << BigInt(this.bits);
+  /** Bound on |l| for any satisfying witness. */
+  bound(l: Lin): bigint {
+    return linBound(l, this.signalBound);
+  }
+  /** Record the bound of a new signal. */
+  registerBound(signal: string, bound: bigint): void {
+    this.signalBounds.set(signal, bound);
+  }
+  /** Signed width for values within +-bound, capped at `bits`. */
+  widthFor(bound: bigint): number {
+    return Math.min(this.bits, Math.max(2, signedBits(bound)));
+  }
+  /** A public input signal, in [-2^(inputBits-1), 2^(inputBits-1)) by the verifier's check. */
+  input(ref: string): Lin {
+    const bound = 1n << BigInt(this.inputBits - 1);
+    this.registerBound(ref, bound);
+    return { ...linSignal(ref), checked: true, bound };
   }
   fresh(prefix: string): string {
     return `${prefix}${this.counter++}`;
   }
   /** circom text of an affine expression, after checking it cannot wrap around the field. */
   render(l: Lin, what: string): string {
-    assertNoWrap(l, this.bits, what);
+    assertNoWrap(l, this.signalBound, what);
     const parts: string[] = [];
     for (const [sig, coef] of l.terms) parts.push(coef === 1n ? sig : `(${coef}) * ${sig}`);
     if (l.c !== 0n || parts.length === 0) parts.push(`(${l.c})`);
@@ -97,23 +126,28 @@ export class Emitter {
   sign(l: Lin, what: string): string {
     if (l.sign) return l.sign;
     const name = this.fresh('sg');
-    const shifted = linCombine(l, 1n, linConst(1n << BigInt(this.bits - 1)), 1n);
-    this.lines.push(`    component ${name} = Bits(${this.bits});`);
+    const w = this.widthFor(this.bound(l));
+    const shifted = linCombine(l, 1n, linConst(1n << BigInt(w - 1)), 1n);
+    this.lines.push(`    component ${name} = Bits(${w});`);
     this.lines.push(`    ${name}.in <== ${this.render(shifted, what)};`);
-    this.constraints += this.bits + 1;
+    this.constraints += w + 1;
     return `${name}.msb`;
   }
   /** round(acc / 2^s) + c as a new range-checked value (acc at 2^2s, c at 2^s). */
   rescale(acc: Lin, c: bigint, what: string): Lin {
     const S = BigInt(this.s);
-    const half = 1n << BigInt(this.bits - 1);
+    // |y| <= (|acc| + 2^(s-1)) / 2^s + |c|: the width the result needs.
+    const w = this.widthFor((this.bound(acc) + (1n << (S - 1n))) / (1n << S) + (c < 0n ? -c : c) + 1n);
+    const half = 1n << BigInt(w - 1);
     const u = linCombine(acc, 1n, linConst((1n << (S - 1n)) + ((half + c) << S)), 1n);
     const name = this.fresh('rq');
-    this.lines.push(`    component ${name} = Rescale(${this.s}, ${this.bits});`);
+    this.lines.push(`    component ${name} = Rescale(${this.s}, ${w});`);
     this.lines.push(`    ${name}.u <== ${this.render(u, what)};`);
-    this.constraints += this.s + this.bits + 3;
+    this.constraints += this.s + w + 3;
+    this.registerBound(`${name}.v`, half * 2n);
     const y = linCombine(linSignal(`${name}.v`), 1n, linConst(-half), 1n);
     y.sign = `${name}.msb`;
+    y.bound = half;
     return y;
   }
   /**
@@ -127,18 +161,21 @@ export class Emitter {
       const q = n.c / d;
       return linConst(n.c % d !== 0n && n.c < 0n ? q - 1n : q);
     }
-    const half = 1n << BigInt(this.bits - 1);
-    // v * d + r < 2^B * d + d must stay below p/2 as well.
-    if (((1n << BigInt(this.bits)) + 1n) * d >= (FIELD_PRIME - 1n) / 2n)
+    const w = this.widthFor(this.bound(n) / d + 1n);
+    const half = 1n << BigInt(w - 1);
+    // v * d + r < 2^w * d + d must stay below p/2 as well.
+    if (((1n << BigInt(w)) + 1n) * d >= (FIELD_PRIME - 1n) / 2n)
       throw new PlumbError('INVALID_MODEL', `${what}: divisor too large for the field`);
     const K = (d - 1n).toString(2).length;
     const u = linCombine(n, 1n, linConst(half * d), 1n);
     const name = this.fresh('dv');
-    this.lines.push(`    component ${name} = DivConst(${d}, ${K}, ${this.bits});`);
+    this.lines.push(`    component ${name} = DivConst(${d}, ${K}, ${w});`);
     this.lines.push(`    ${name}.u <== ${this.render(u, what)};`);
-    this.constraints += 2 * K + this.bits + 5;
+    this.constraints += 2 * K + w + 5;
+    this.registerBound(`${name}.v`, half * 2n);
     const y = linCombine(linSignal(`${name}.v`), 1n, linConst(-half), 1n);
     y.sign = `${name}.msb`;
+    y.bound = half;
     return y;
   }
   /**
@@ -147,10 +184,11 @@ export class Emitter {
    */
   private wideSign(l: Lin, what: string): string {
     const name = this.fresh('sd');
-    const shifted = linCombine(l, 1n, linConst(1n << BigInt(this.bits)), 1n);
-    this.lines.push(`    component ${name} = Bits(${this.bits + 1});`);
+    const w = Math.min(this.bits + 1, Math.max(2, signedBits(this.bound(l))));
+    const shifted = linCombine(l, 1n, linConst(1n << BigInt(w - 1)), 1n);
+    this.lines.push(`    component ${name} = Bits(${w});`);
     this.lines.push(`    ${name}.in <== ${this.render(shifted, what)};`);
-    this.constraints += this.bits + 2;
+    this.constraints += w + 1;
     return `${name}.msb`;
   }
   /** sel ? a : b as a new signal (sel boolean): b + (a - b) * sel, one constraint. */
@@ -160,19 +198,25 @@ export class Emitter {
     this.lines.push(`    signal ${name};`);
     this.lines.push(`    ${name} <== (${this.render(diff, what)}) * ${sel} + ${this.render(b, what)};`);
     this.constraints += 1;
+    // The result is a or b (sel is boolean): bounded by the larger bound.
+    const ba = this.bound(a);
+    const bb = this.bound(b);
+    const bound = ba > bb ? ba : bb;
+    this.registerBound(name, bound);
     const out = linSignal(name);
     out.checked = true;
+    out.bound = bound;
     return out;
   }
-  /** `l` itself, range-checked to signed B bits first unless already known to be. */
+  /** `l` itself, range-checked to signed `bits` bits first unless its bound already fits. */
   checked(l: Lin, what: string): Lin {
     const half = 1n << BigInt(this.bits - 1);
     if (l.terms.size === 0) {
       if (l.c < -half || l.c >= half) throw new PlumbError('INVALID_MODEL', `${what}: constant out of range`);
       return l;
     }
-    if (l.sign || l.nonneg || l.checked) return l;
-    const out: Lin = { terms: l.terms, c: l.c, sign: this.sign(l, what) };
+    if (l.sign || l.nonneg || l.checked || this.bound(l) < half) return l;
+    const out: Lin = { terms: l.terms, c: l.c, sign: this.sign(l, what), bound: half };
     return out;
   }
   /** max(a, b): the sign bit of a - b selects (a value of one of the range-checked inputs). */
@@ -201,8 +245,11 @@ export class Emitter {
     this.lines.push(`    signal ${name};`);
     this.lines.push(`    ${name} <== (${this.render(l, what)}) * ${sign};`);
     this.constraints += 1;
+    const bound = this.bound(l);
+    this.registerBound(name, bound);
     const out = linSignal(name);
     out.nonneg = true;
+    out.bound = bound;
     return out;
   }
 }

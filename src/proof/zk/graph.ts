@@ -9,7 +9,7 @@ import { nodeError } from '../../runtime/exact/attributes.ts';
 import { registry } from '../../runtime/exact/ops/registry.ts';
 import { constProto, size } from '../../runtime/exact/tensor.ts';
 import type { Emitter } from './gadgets.ts';
-import { type Lin, linSignal, symOf, type Val } from './lin.ts';
+import { type Lin, symOf, type Val } from './lin.ts';
 import { lowerNode } from './ops.ts';
 import type { SignalLayout } from './types.ts';
 
@@ -29,7 +29,7 @@ function inputShape(name: string, dims: readonly { value?: number; param?: strin
   return dims.map((d) => (d.value !== undefined && d.value > 0 ? d.value : 1));
 }
 
-function declareInputs(graph: GraphProto, env: Env, decls: string[]): SignalLayout[] {
+function declareInputs(graph: GraphProto, env: Env, em: Emitter, decls: string[]): SignalLayout[] {
   const inputs: SignalLayout[] = [];
   for (const info of graph.input) {
     if (env.has(info.name)) continue;
@@ -45,7 +45,7 @@ function declareInputs(graph: GraphProto, env: Env, decls: string[]): SignalLayo
     decls.push(`    signal input ${signal}[${n}];`);
     // Public inputs are range-checked by the verifier (prove.ts `verify`), not in the circuit.
     const data: Lin[] = [];
-    for (let i = 0; i < n; i++) data.push({ ...linSignal(`${signal}[${i}]`), checked: true });
+    for (let i = 0; i < n; i++) data.push(em.input(`${signal}[${i}]`));
     env.set(info.name, { kind: 'sym', shape, data });
     inputs.push({ name: info.name, signal, shape, size: n, publicOffset: 0 });
   }
@@ -125,7 +125,7 @@ export function lowerGraph(graph: GraphProto, opset: number, em: Emitter): Lower
     initializers.set(t.name, t);
   }
   const decls: string[] = [];
-  const inputs = declareInputs(graph, env, decls);
+  const inputs = declareInputs(graph, env, em, decls);
   walkNodes(graph, env, em, { scale, s, opset, initializers });
   const outputs = constrainOutputs(graph, env, em, decls, s);
   return { decls, inputs, outputs };

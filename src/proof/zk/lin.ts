@@ -11,6 +11,11 @@ export type Lin = {
   nonneg?: boolean;
   /** The value is known to be in the signed B-bit range (a selected range-checked value). */
   checked?: boolean;
+  /**
+   * A bound on |value| that holds for EVERY witness satisfying the constraints emitted so far
+   * (not only honest ones); see bounds.ts. Absent: derived from the signals' bounds.
+   */
+  bound?: bigint;
 };
 /** A tensor of affine expressions. */
 export type Sym = { kind: 'sym'; shape: number[]; data: Lin[] };
@@ -18,7 +23,7 @@ export type Sym = { kind: 'sym'; shape: number[]; data: Lin[] };
 export type Val = { kind: 'const'; t: XTensor } | Sym;
 
 export function linConst(c: bigint): Lin {
-  return { terms: new Map(), c };
+  return { terms: new Map(), c, bound: c < 0n ? -c : c };
 }
 
 export function linSignal(name: string, sign?: string): Lin {
@@ -40,7 +45,13 @@ export function linCombine(x: Lin, a: bigint, y: Lin, b: bigint): Lin {
   };
   add(x, a);
   add(y, b);
-  return { terms, c: x.c * a + y.c * b };
+  const out: Lin = { terms, c: x.c * a + y.c * b };
+  const ax = a < 0n ? -a : a;
+  const by = b < 0n ? -b : b;
+  const bx = ax === 0n ? 0n : x.bound;
+  const byy = by === 0n ? 0n : y.bound;
+  if (bx !== undefined && byy !== undefined) out.bound = ax * bx + by * byy;
+  return out;
 }
 
 /** sum_k a_k * b_k where one side is constant: the constant must be on side `a`. */

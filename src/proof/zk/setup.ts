@@ -105,6 +105,7 @@ export async function setupModel(bytes: Uint8Array, options: SetupOptions): Prom
   const circuitOptions: CircuitOptions = {};
   if (options.scale !== undefined) circuitOptions.scale = options.scale;
   if (options.bits !== undefined) circuitOptions.bits = options.bits;
+  if (options.maxBits !== undefined) circuitOptions.maxBits = options.maxBits;
   let t = performance.now();
   const circuit = compileCircuit(bytes, circuitOptions);
   const { r1cs, wasm } = await compileCircom(circuit.source, options.workDir);

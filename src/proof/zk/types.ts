@@ -3,8 +3,13 @@
 export type CircuitOptions = {
   /** Fixed-point scale s (values are at 2^s), default 12 as the exact executor. */
   scale?: number;
-  /** Signed bit width B of every range-checked value, default 64. */
+  /**
+   * Signed bit width of the public inputs, default 32 (|x| < 2^(31-s): 524,288 at s = 12). The
+   * verifier checks it; every internal value's range check is sized from the inputs' range.
+   */
   bits?: number;
+  /** Widest internal range check, default 64 (values that would need more have no proof). */
+  maxBits?: number;
 };
 
 /** Where one ONNX tensor lives in the circuit. */
@@ -23,7 +28,10 @@ export type CompiledCircuit = {
   /** circom 2 source text (main template `PlumbModel`). */
   source: string;
   scale: number;
+  /** Signed bit width of the inputs (checked by the verifier). */
   bits: number;
+  /** Widest internal range check. */
+  maxBits: number;
   inputs: SignalLayout[];
   outputs: SignalLayout[];
   nPublic: number;
