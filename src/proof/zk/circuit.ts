@@ -44,6 +44,7 @@ import { decodeModel } from '../../core/onnx/model.ts';
 import { assembleSource, assignPublicOffsets } from './assemble.ts';
 import { Emitter } from './gadgets.ts';
 import { lowerGraph } from './graph.ts';
+import { shapeCircuitOps } from './shape-ops.ts';
 import type { CircuitOptions, CompiledCircuit } from './types.ts';
 
 export { FIELD_PRIME, fieldToSigned, signedToField } from './field.ts';
@@ -67,6 +68,7 @@ export const circuitOps: readonly string[] = [
   'Relu',
   'Reshape',
   'Sub',
+  ...shapeCircuitOps,
 ];
 
 /** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */

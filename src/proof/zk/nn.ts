@@ -21,6 +21,8 @@ import { dot, type Lin, linCombine, linConst, type Sym, symOf, type Val } from '
 export type LowerContext = {
   scale: number;
   s: bigint;
+  /** Default-domain opset of the model (ops whose inputs moved from attributes need it). */
+  opset: number;
   initializers: ReadonlyMap<string, TensorProto>;
 };
 

@@ -11,6 +11,7 @@ import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exa
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
+import { castSym, rewire } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
   const alpha = attrFloat(node, 'alpha', 1);
@@ -160,6 +161,20 @@ export function lowerNode(
         throw nodeError(node, 'the shape must be a constant integer tensor');
       return reshapeTo(node, symOf(get(0), s), spec.t.data.map(Number));
     }
+    case 'Cast':
+      return castSym(node, get(0));
+    case 'Concat':
+    case 'Expand':
+    case 'Gather':
+    case 'Pad':
+    case 'Resize':
+    case 'Slice':
+    case 'Squeeze':
+    case 'Tile':
+    case 'Transpose':
+    case 'Unsqueeze':
+    case 'Upsample':
+      return rewire(node, opt, ctx);
     default:
       throw nodeError(node, 'op is not supported in circuits');
   }

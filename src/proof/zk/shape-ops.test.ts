@@ -1,0 +1,198 @@
+/**
+ * Rewiring ops in circuits (shape-ops.ts): for built models with random inputs, the circuit's
+ * witness outputs EQUAL the exact executor's integers and the executor is within one
+ * quantization step of onnxruntime (values are only moved); invalid uses are refused naming the
+ * node; the corpus models these ops make provable compute the executor's integers too.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
+import { ezklModels, loadEzklCase } from '../../../test/helpers/ezkl.ts';
+import {
+  assertNearOrt,
+  assertWitnessExact,
+  buildCase,
+  f32,
+  i64,
+  node,
+  type OpCase,
+} from '../../../test/helpers/zk-witness.ts';
+import { isPlumbError } from '../../core/errors.ts';
+import type { Tensor } from '../../core/tensor.ts';
+import { compileCircuit } from './circuit.ts';
+import { releaseZk } from './setup.ts';
+
+/** Values only move: the executor differs from onnxruntime by the input quantization only. */
+const MOVED = 2 ** -13;
+
+const cases: OpCase[] = [
+  {
+    name: 'Pad constant (value input) -> Slice (negative steps) -> Transpose',
+    shapes: [[1, 2, 3, 4]],
+    nodes: [
+      node('Pad', ['x', 'p', 'v'], undefined, ['a']),
+      node('Slice', ['a', 'st', 'en', 'ax', 'sp'], undefined, ['b']),
+      node('Transpose', ['b'], { perm: { ints: [3, 1, 0, 2] } }),
+    ],
+    initializers: {
+      p: i64([8], [0, 1, 1, 0, 0, 0, 2, 1]),
+      v: f32([], [-1.75]),
+      st: i64([2], [-1, 4]),
+      en: i64([2], [-100, 0]),
+      ax: i64([2], [3, 2]),
+      sp: i64([2], [-2, -1]),
+    },
+    tol: MOVED,
+  },
+  ...(['reflect', 'edge'] as const).map((mode) => ({
+    name: `Pad ${mode} (opset 11)`,
+    shapes: [[1, 1, 3, 3]],
+    opset: 11,
+    nodes: [node('Pad', ['x', 'p'], { mode: { string: mode } })],
+    initializers: { p: i64([8], [0, 0, 2, 1, 0, 0, 1, 2]) },
+    tol: MOVED,
+  })),
+  {
+    name: 'Pad opset 10 (attributes) -> Gather (2-D negative indices, axis 1)',
+    shapes: [[2, 3, 2]],
+    opset: 10,
+    nodes: [
+      node('Pad', ['x'], { pads: { ints: [0, 1, 0, 0, 1, 0] }, value: { float: 0.5 } }, ['a']),
+      node('Gather', ['a', 'ix'], { axis: { int: 1 } }),
+    ],
+    initializers: { ix: i64([2, 2], [-1, 0, 2, 1]) },
+    tol: MOVED,
+  },
+  {
+    name: 'Concat of two inputs and a constant (axis -1)',
+    shapes: [
+      [2, 2],
+      [2, 3],
+    ],
+    nodes: [node('Concat', ['x', 'k', 'x2'], { axis: { int: -1 } })],
+    initializers: { k: f32([2, 1], [0.25, -4]) },
+    tol: MOVED,
+  },
+  {
+    name: 'Squeeze/Unsqueeze (opset 11 attributes) -> Expand -> Tile',
+    shapes: [[1, 3, 1]],
+    opset: 11,
+    nodes: [
+      node('Squeeze', ['x'], { axes: { ints: [0, 2] } }, ['a']),
+      node('Unsqueeze', ['a'], { axes: { ints: [-1] } }, ['b']),
+      node('Expand', ['b', 'sh'], undefined, ['c']),
+      node('Tile', ['c', 'r']),
+    ],
+    initializers: { sh: i64([3], [2, 3, 2]), r: i64([3], [1, 2, 1]) },
+    tol: MOVED,
+  },
+  {
+    name: 'Squeeze/Unsqueeze (opset 13 inputs) -> Cast float -> double -> float',
+    shapes: [[2, 1, 3]],
+    opset: 13,
+    nodes: [
+      node('Squeeze', ['x', 'a1'], undefined, ['a']),
+      node('Unsqueeze', ['a', 'a0'], undefined, ['b']),
+      node('Cast', ['b'], { to: { int: 11 } }, ['c']),
+      node('Cast', ['c'], { to: { int: 1 } }),
+    ],
+    initializers: { a1: i64([1], [1]), a0: i64([2], [0, 3]) },
+    tol: MOVED,
+  },
+  {
+    name: 'Resize nearest (half_pixel, sizes)',
+    shapes: [[1, 1, 2, 3]],
+    nodes: [node('Resize', ['x', '', '', 'sz'], { mode: { string: 'nearest' } })],
+    initializers: { sz: i64([4], [1, 1, 5, 4]) },
+    tol: MOVED,
+  },
+  {
+    name: 'Upsample nearest (opset 9)',
+    shapes: [[1, 2, 2, 2]],
+    opset: 9,
+    nodes: [node('Upsample', ['x', 'sc'], { mode: { string: 'nearest' } })],
+    initializers: { sc: f32([4], [1, 1, 2, 3]) },
+    tol: MOVED,
+  },
+];
+
+/** Corpus models that only these ops (with the earlier ones) make provable. */
+const corpusModels = [
+  '1l_pad',
+  '1l_average',
+  '1l_concat',
+  '1l_slice',
+  '1l_upsample',
+  'linear_regression',
+  'sklearn_mlp',
+];
+
+const work = mkdtempSync(join(tmpdir(), 'plumb-zk-shape-'));
+
+describe('zk rewiring ops equal the exact executor', { timeout: 120_000 }, () => {
+  after(async () => {
+    await releaseZk();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const [i, c] of cases.entries())
+    it(c.name, async (t) => {
+      const { bytes, inputs } = buildCase(c, 40 + i);
+      const err = await assertNearOrt(bytes, inputs, c.tol);
+      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
+      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
+    });
+
+  const present = ezklModels().length > 0;
+  for (const name of corpusModels)
+    it(`ezkl ${name}: witness outputs equal the executor`, {
+      skip: present ? false : 'no corpus',
+    }, async (t) => {
+      const c = loadEzklCase(name);
+      const { constraints } = await assertWitnessExact(c.bytes, c.inputs, join(work, name));
+      t.diagnostic(`${name}: ${constraints} constraints`);
+    });
+
+  it('refuses non-constant indices, pads, shapes and integer casts, naming the node', () => {
+    const refuse = (nodes: NodeSpec[], initializers: Record<string, Tensor>, re: RegExp) => {
+      const bytes = buildModel({
+        inputs: [
+          { name: 'x', dtype: 'float32', shape: [2, 2] },
+          { name: 'x2', dtype: 'float32', shape: [2] },
+        ],
+        outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+        nodes,
+        initializers,
+      });
+      assert.throws(
+        () => compileCircuit(bytes),
+        (e: unknown) => isPlumbError(e) && e.code === 'INVALID_MODEL' && re.test(e.message),
+      );
+    };
+    const toInt = (name: string) => node('Cast', [name], { to: { int: 7 } }, [`${name}i`]);
+    refuse(
+      [toInt('x2'), node('Pad', ['x', 'x2i'])],
+      {},
+      /Cast node "cast_x2i": casting a non-constant tensor to element type 7/,
+    );
+    refuse(
+      [node('Pad', ['x', 'p', 'x2'])],
+      { p: i64([4], [0, 1, 0, 1]) },
+      /Pad node "pad": input 2 \("x2"\) must be a constant in circuits/,
+    );
+    refuse(
+      [node('Gather', ['k', 'x'])],
+      { k: f32([3], [1, 2, 3]) },
+      /Gather node "gather": input 1 \("x"\) must be a constant/,
+    );
+    refuse(
+      [node('Resize', ['x', '', 'sc'], { mode: { string: 'linear' } })],
+      { sc: f32([2], [2, 2]) },
+      /Resize node "resize": (only )?mode linear|only mode nearest/,
+    );
+    refuse([node('Expand', ['x', 'x2'])], {}, /Expand node "expand": input 1 \("x2"\) must be a constant/);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Pure rewiring ops in circuits: Concat, Expand, Gather, Pad, Resize / Upsample (nearest), Slice,
+ * Squeeze, Tile, Transpose, Unsqueeze, and Cast between float types. No constraint: output
+ * elements are input elements (or constants the op writes, e.g. Pad's value).
+ *
+ * One definition with the exact executor: the executor's OWN kernel runs on index tensors (the
+ * data inputs replaced by 0, 1, 2, ... in a float tensor of the same shape; the other inputs,
+ * which must be constants, passed as they are). Each output element is then the index of the
+ * input element it copies. The kernel runs twice with the indices offset by N (their count): an
+ * element that moved with the offset is a copied input, one that did not is a constant written
+ * by the op itself (at 2^s, as the executor writes it for a float input). Only ops that move
+ * values without computing on them are lowered this way (the op list below); the kernel's own
+ * validation (axes, pads, modes...) applies unchanged, with the executor's error messages.
+ */
+import type { NodeProto } from '../../core/onnx/types.ts';
+import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { castIsFloat } from '../../runtime/exact/ops/cast.ts';
+import { registry } from '../../runtime/exact/ops/registry.ts';
+import type { XTensor } from '../../runtime/exact/types.ts';
+import { type Lin, linConst, type Sym, symOf, type Val } from './lin.ts';
+import type { LowerContext } from './nn.ts';
+
+/** Ops lowered by rewiring, and which of their inputs carry data (the rest must be constants). */
+const DATA_INPUTS: Record<string, 'first' | 'all'> = {
+  Concat: 'all',
+  Expand: 'first',
+  Gather: 'first',
+  Pad: 'first',
+  Resize: 'first',
+  Slice: 'first',
+  Squeeze: 'first',
+  Tile: 'first',
+  Transpose: 'first',
+  Unsqueeze: 'first',
+  Upsample: 'first',
+};
+
+/** Op types this module lowers. */
+export const shapeCircuitOps: readonly string[] = [...Object.keys(DATA_INPUTS), 'Cast'];
+
+/** Lower a rewiring op (see the module comment) to a symbolic tensor. */
+export function rewire(node: NodeProto, opt: (i: number) => Val | undefined, ctx: LowerContext): Sym {
+  const which = DATA_INPUTS[node.opType];
+  const impl = registry.get(node.opType);
+  if (!which || !impl) throw nodeError(node, 'op is not a rewiring op');
+  if (node.opType === 'Resize' || node.opType === 'Upsample') {
+    // The executor refuses every other mode; checked here too since only nearest moves values.
+    const mode = node.attribute.find((a) => a.name === 'mode')?.s;
+    if (mode && new TextDecoder().decode(mode) !== 'nearest')
+      throw nodeError(node, 'only mode nearest is supported in circuits');
+  }
+  const vals = node.input.map((name, i) => (name ? opt(i) : undefined));
+  const isData = (i: number) => which === 'all' || i === 0;
+  // Data inputs share one pool of expressions; input i's elements start at base[i].
+  const pool: Lin[] = [];
+  const base: number[] = [];
+  const shapes: number[][] = [];
+  vals.forEach((v, i) => {
+    if (!v) return;
+    if (isData(i)) {
+      const x = symOf(v, ctx.s);
+      base[i] = pool.length;
+      shapes[i] = x.shape;
+      pool.push(...x.data);
+    } else if (v.kind === 'sym')
+      throw nodeError(node, `input ${i} ("${node.input[i]}") must be a constant in circuits`);
+  });
+  if (!vals[0]) throw nodeError(node, 'input 0 is missing');
+  const kernel = impl({ node, scale: ctx.scale, s: ctx.s, opset: ctx.opset, initializers: ctx.initializers });
+  const run = (offset: number): XTensor => {
+    const tensor = (i: number): XTensor => {
+      const v = vals[i];
+      if (!v) throw nodeError(node, `input ${i} is missing`);
+      if (!isData(i)) return (v as { kind: 'const'; t: XTensor }).t;
+      const shape = shapes[i]!;
+      const start = offset + base[i]!;
+      const n = shape.reduce((a, b) => a * b, 1);
+      return { shape, data: Array.from({ length: n }, (_, k) => BigInt(start + k)), int: false };
+    };
+    const out = kernel({ get: tensor, opt: (i) => (vals[i] ? tensor(i) : undefined) })[0];
+    if (!out || out.int) throw nodeError(node, 'unexpected output of the rewiring kernel');
+    return out;
+  };
+  const N = pool.length;
+  const a = run(0);
+  const b = N > 0 ? run(N) : a;
+  const data = a.data.map((v, k) => {
+    const w = b.data[k]!;
+    if (N > 0 && w - v === BigInt(N)) {
+      const j = Number(v);
+      const l = pool[j];
+      if (!l) throw nodeError(node, 'rewiring index out of range');
+      return l;
+    }
+    if (w !== v) throw nodeError(node, 'the op computes on values: it is not a rewiring');
+    return linConst(v);
+  });
+  return { kind: 'sym', shape: a.shape, data };
+}
+
+/** Cast of a non-constant tensor: float to float is the identity (one representation at 2^s). */
+export function castSym(node: NodeProto, x: Val): Val {
+  const to = attrInt(node, 'to', 0);
+  if (!castIsFloat(to))
+    throw nodeError(
+      node,
+      `casting a non-constant tensor to element type ${to} is not supported in circuits (only float and double)`,
+    );
+  return x;
+}
