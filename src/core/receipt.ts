@@ -13,7 +13,7 @@ import { receiptDigest } from './receipt-types.ts';
 import { recoverAddress } from './secp256k1.ts';
 import { type TensorMap, type TensorMapJson, tensorMapFromJson, tensorMapToJson } from './tensor.ts';
 
-export const modes = ['signed'] as const;
+export const modes = ['signed', 'zk'] as const;
 export type Mode = (typeof modes)[number];
 
 /** What a client asks a node to run (the body of `POST /v1/infer`). */
@@ -49,6 +49,30 @@ export const receiptDomainSchema = z.object({
 });
 export type ReceiptDomain = z.infer<typeof receiptDomainSchema>;
 
+const decimal = z.string().regex(/^[0-9]{1,78}$/, 'expected a decimal field element');
+/**
+ * Evidence of mode `zk`: a Groth16 proof (snarkjs JSON form) that the model's circuit maps the
+ * public inputs to the public outputs. `publicSignals` are the circuit's outputs then inputs,
+ * each a signed fixed-point integer at 2^scale encoded mod p (layout: the model's `zk.layout`
+ * artifact). `verificationKey` is the CID of the verification key registered for the model
+ * (its `zk.vkey` artifact). Not covered by the signature: the proof stands on its own, and the
+ * verifier checks that it proves exactly the signed inputs and outputs.
+ */
+export const zkEvidenceSchema = z.object({
+  protocol: z.literal('groth16'),
+  curve: z.literal('bn128'),
+  proof: z.object({
+    pi_a: z.array(decimal),
+    pi_b: z.array(z.array(decimal)),
+    pi_c: z.array(decimal),
+    protocol: z.string(),
+    curve: z.string(),
+  }),
+  publicSignals: z.array(z.string()),
+  verificationKey: z.string().min(1),
+});
+export type ZkEvidence = z.infer<typeof zkEvidenceSchema>;
+
 export const receiptSchema = z.object({
   version: z.literal(1),
   /** The EIP-712 digest the signature signs; the receipt's identifier. */
@@ -66,7 +90,11 @@ export const receiptSchema = z.object({
   timestamp: z.number().int().nonnegative(),
   nonce: hex32,
   domain: receiptDomainSchema,
-  evidence: z.object({ signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature') }),
+  evidence: z.object({
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature'),
+    /** Mode `zk` only: the proof. */
+    zk: zkEvidenceSchema.optional(),
+  }),
 });
 export type Receipt = z.infer<typeof receiptSchema>;
 
@@ -141,8 +169,8 @@ export function draftReceipt(p: DraftReceiptParameters): DraftReceipt {
   return { digest, receipt };
 }
 
-export function sealReceipt(draft: DraftReceipt, signature: Hex): Receipt {
-  return { ...draft.receipt, evidence: { signature } };
+export function sealReceipt(draft: DraftReceipt, signature: Hex, zk?: ZkEvidence): Receipt {
+  return { ...draft.receipt, evidence: zk ? { signature, zk } : { signature } };
 }
 
 export type BuildReceiptParameters = DraftReceiptParameters & {
@@ -174,17 +202,9 @@ export type VerifyReceiptReturnType = {
   reason?: string;
 };
 
-/**
- * Verify a receipt offline: its structure, its model CID, that its inputs and outputs hash to
- * the signed hashes, and that the signature over the EIP-712 digest is by `receipt.node`.
- * Never throws for a bad receipt: the result says which check failed and why.
- */
-export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
+/** The checks every receipt gets (structure, CID, hashes, signature) and the parsed receipt. */
+export function receiptChecks(json: unknown): { receipt: Receipt | undefined; checks: Check[] } {
   const checks: Check[] = [];
-  const done = () => {
-    const failed = checks.find((c) => !c.ok);
-    return failed ? { valid: false, checks, reason: failed.message } : { valid: true, checks };
-  };
   const run = (check: string, fn: () => string) => {
     try {
       checks.push({ check, ok: true, message: fn() });
@@ -201,13 +221,13 @@ export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
     checks.push({ check: 'format', ok: true, message: 'receipt is well-formed' });
   } catch (error) {
     checks.push({ check: 'format', ok: false, message: (error as PlumbError).shortMessage });
-    return done();
+    return { receipt: undefined, checks };
   }
   const cidOk = run('modelCid', () => {
     cidToBytes(receipt.modelCid);
     return `model CID ${receipt.modelCid} is well-formed`;
   });
-  if (!cidOk) return done();
+  if (!cidOk) return { receipt, checks };
   const inputs = receipt.inputs;
   if (inputs)
     run('inputHash', () => hashCheck('inputs', tensorMapFromJson(inputs, 'inputs'), receipt.inputHash));
@@ -233,7 +253,44 @@ export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
       throw new PlumbError('INVALID_RECEIPT', `receipt id ${receipt.id} is not the digest of its fields`);
     return `signed by node ${receipt.node}`;
   });
-  return done();
+  if (receipt.mode === 'zk' && !receipt.evidence.zk)
+    checks.push({
+      check: 'zkEvidence',
+      ok: false,
+      message: 'a zk receipt must carry evidence.zk (the proof)',
+    });
+  if (receipt.mode !== 'zk' && receipt.evidence.zk)
+    checks.push({
+      check: 'zkEvidence',
+      ok: false,
+      message: `a ${receipt.mode} receipt carries zk evidence; its signed mode says it is not a zk receipt`,
+    });
+  return { receipt, checks };
+}
+
+/** The verdict of a list of checks. */
+export function verdict(checks: Check[]): VerifyReceiptReturnType {
+  const failed = checks.find((c) => !c.ok);
+  return failed ? { valid: false, checks, reason: failed.message } : { valid: true, checks };
+}
+
+/**
+ * Verify a receipt offline and synchronously: its structure, its model CID, that its inputs and
+ * outputs hash to the signed hashes, and that the signature over the EIP-712 digest is by
+ * `receipt.node`. Never throws for a bad receipt: the result says which check failed and why.
+ * A zk receipt's proof needs the model's verification key: this function reports it as not
+ * checked (invalid); use the SDK's async `verifyReceipt(receipt, { zk })`.
+ */
+export function verifyReceipt(json: unknown): VerifyReceiptReturnType {
+  const { receipt, checks } = receiptChecks(json);
+  if (receipt?.mode === 'zk' && checks.every((c) => c.ok))
+    checks.push({
+      check: 'zkProof',
+      ok: false,
+      message:
+        "not checked: a zk receipt's proof needs the model's verification key (the SDK's async verifyReceipt)",
+    });
+  return verdict(checks);
 }
 
 function hashCheck(what: 'inputs' | 'outputs', tensors: TensorMap, claimed: string): string {

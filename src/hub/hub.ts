@@ -19,6 +19,18 @@ export type PushModelOptions = {
   onProgress?: ((bytes: number) => void) | undefined;
   /** Extra check of the model bytes before anything is recorded (e.g. the runtime loads it). */
   validate?: ((bytes: Uint8Array, manifest: Manifest) => Promise<void>) | undefined;
+  /**
+   * Derive artifacts after validation (e.g. a zk setup), before anything is recorded: the blobs
+   * it stores, by role, are linked to the model in the push's transaction. If the push fails,
+   * those blobs go unless something else refers to them.
+   */
+  derive?:
+    | ((model: {
+        cid: string;
+        manifest: Manifest;
+        read: () => Promise<Uint8Array>;
+      }) => Promise<Record<string, string> | undefined>)
+    | undefined;
 };
 
 export type PushModelResult = {
@@ -61,26 +73,39 @@ export class ModelHub {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const known = this.meta.getFile(cid);
+    let derived: Record<string, string> | undefined;
     try {
       let manifest = known?.manifest;
+      let bytes: Uint8Array | undefined;
       if (!manifest) {
         if (size === 0) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
-        const bytes = await this.blobs.get(cid);
+        bytes = await this.blobs.get(cid);
         manifest = extractManifest(bytes);
         await opts.validate?.(bytes, manifest);
       }
       const m = manifest;
+      derived = await opts.derive?.({
+        cid,
+        manifest: m,
+        read: async () => bytes ?? this.blobs.get(cid),
+      });
+      const artifacts = derived;
       const record = this.meta.transaction(() => {
         const latest = this.meta.listVersions(repo)[0];
         const version = opts.version ?? (latest ? nextPatch(latest.version) : '1.0.0');
         this.meta.putFile({ cid, size, manifest: m });
+        if (artifacts && Object.keys(artifacts).length) this.meta.putArtifacts(cid, artifacts);
         return this.meta.addVersion({ repo, version, cid, description: opts.description ?? '' });
       });
       this.#versions.delete(repo);
-      return { cid, size, repo, version: record.version, manifest: m };
+      this.#files.delete(cid);
+      const manifestNow = { ...m, artifacts: this.meta.getArtifacts(cid) };
+      return { cid, size, repo, version: record.version, manifest: manifestNow };
     } catch (error) {
-      // Nothing half-written: a blob no file row refers to goes.
+      // Nothing half-written: a blob no file row refers to goes, and so do derived artifacts.
       if (!known && !this.meta.getFile(cid)) await this.blobs.delete(cid).catch(() => {});
+      for (const a of Object.values(derived ?? {}))
+        if (!this.meta.isArtifact(a) && !this.meta.getFile(a)) await this.blobs.delete(a).catch(() => {});
       throw error;
     }
   }

@@ -38,6 +38,10 @@ CREATE INDEX IF NOT EXISTS versions_cid ON versions(cid);
 CREATE TABLE IF NOT EXISTS receipts (
   id TEXT PRIMARY KEY, model_cid TEXT NOT NULL, created_at INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS receipts_created ON receipts(created_at);
+CREATE TABLE IF NOT EXISTS artifacts (
+  model_cid TEXT NOT NULL REFERENCES files(cid), role TEXT NOT NULL, cid TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (model_cid, role));
+CREATE INDEX IF NOT EXISTS artifacts_cid ON artifacts(cid);
 `;
 
 type Row = Record<string, string | number | null>;
@@ -107,15 +111,44 @@ export class MetadataStore {
 
   // ------------------------------------------------------------------ files
 
+  /** A model file; its manifest's `artifacts` holds the artifacts linked to it now. */
   getFile(cid: string): ModelFile | undefined {
     const row = this.#stmt('SELECT * FROM files WHERE cid = ?').get(cid) as Row | undefined;
     if (!row) return undefined;
+    const manifest = JSON.parse(row['manifest'] as string) as Manifest;
+    manifest.artifacts = { ...manifest.artifacts, ...this.getArtifacts(cid) };
     return {
       cid: row['cid'] as string,
       size: row['size'] as number,
-      manifest: JSON.parse(row['manifest'] as string) as Manifest,
+      manifest,
       createdAt: row['created_at'] as number,
     };
+  }
+
+  // ------------------------------------------------------------------ derived artifacts
+
+  /** Artifacts derived from a model file (circuit, keys, ...): role -> CID. */
+  getArtifacts(modelCid: string): Record<string, string> {
+    const rows = this.#stmt('SELECT role, cid FROM artifacts WHERE model_cid = ? ORDER BY role').all(
+      modelCid,
+    ) as Row[];
+    return Object.fromEntries(rows.map((r) => [r['role'] as string, r['cid'] as string]));
+  }
+
+  /** Link artifacts to a recorded model file (replacing a role's previous CID), in one transaction. */
+  putArtifacts(modelCid: string, artifacts: Record<string, string>): void {
+    this.transaction(() => {
+      const now = Date.now();
+      for (const [role, cid] of Object.entries(artifacts))
+        this.#stmt(
+          'INSERT INTO artifacts (model_cid, role, cid, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (model_cid, role) DO UPDATE SET cid = excluded.cid, created_at = excluded.created_at',
+        ).run(modelCid, role, cid, now);
+    });
+  }
+
+  /** True when some model links to `cid` as an artifact. */
+  isArtifact(cid: string): boolean {
+    return this.#stmt('SELECT 1 FROM artifacts WHERE cid = ? LIMIT 1').get(cid) !== undefined;
   }
 
   /** Record a model file; a file already recorded keeps its row. */

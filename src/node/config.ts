@@ -28,6 +28,13 @@ export const nodeConfigSchema = z.object({
   maxSessions: z.number().int().positive().default(16),
   /** onnxruntime threads per operator; undefined leaves onnxruntime's default. */
   intraOpThreads: z.number().int().positive().optional(),
+  /** zk setups and proofs that may run at once (each on its own worker thread); more wait. */
+  zkConcurrency: z.number().int().min(1).max(64).default(1),
+  /**
+   * Cache of generated DEVELOPMENT powers-of-tau files (default `<dataDir>/zk/ptau`); several
+   * data directories may share one.
+   */
+  zkPtauDir: z.string().min(1).optional(),
 });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;

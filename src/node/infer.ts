@@ -13,9 +13,12 @@ import {
   type Receipt,
   randomNonce,
   sealReceipt,
+  type ZkEvidence,
 } from '../core/receipt.ts';
 import type { TensorMap } from '../core/tensor.ts';
+import { decodeOutputs } from '../proof/zk/prove.ts';
 import type { PlumbNode } from './node.ts';
+import { checkedPath, notSetUp, zkArtifactsOf, zkKeyOf } from './zk/keys.ts';
 
 export type InferParameters = InferRequest;
 
@@ -42,7 +45,13 @@ async function run(node: PlumbNode, p: InferParameters): Promise<InferReturnType
   const { cid, file, version } = node.hub.resolve(p.model);
   const inputs = parseInputs(p.inputs, file.manifest.inputs);
   checkInputs(file.manifest.inputs, inputs);
-  const outputs = await node.runtime.run(cid, () => node.hub.read(cid), inputs);
+  let outputs: TensorMap;
+  let zk: ZkEvidence | undefined;
+  if (mode === 'zk') {
+    const proven = await proveZk(node, cid, version ? `${version.repo}@${version.version}` : cid, inputs);
+    outputs = proven.outputs;
+    zk = proven.evidence;
+  } else outputs = await node.runtime.run(cid, () => node.hub.read(cid), inputs);
   const key = node.key;
   const draft = draftReceipt({
     domain: node.domain,
@@ -53,11 +62,37 @@ async function run(node: PlumbNode, p: InferParameters): Promise<InferReturnType
     mode,
     node: key.address,
     nonce: (p.nonce as Hex | undefined) ?? randomNonce(),
-    includeInputs: p.includeInputs,
+    // A zk proof is about its inputs: a zk receipt always carries them.
+    includeInputs: mode === 'zk' ? true : p.includeInputs,
     timestamp: Date.now(),
   });
-  const receipt = sealReceipt(draft, await key.signAsync(draft.digest));
+  const receipt = sealReceipt(draft, await key.signAsync(draft.digest), zk);
   const json = JSON.stringify(receipt);
   await node.receipts.append({ id: receipt.id, modelCid: cid, createdAt: receipt.timestamp, body: json });
   return { receipt, outputs, json };
+}
+
+/** Prove the model on `inputs` on a zk thread; the outputs are the circuit's (dequantized). */
+async function proveZk(
+  node: PlumbNode,
+  cid: string,
+  name: string,
+  inputs: TensorMap,
+): Promise<{ outputs: TensorMap; evidence: ZkEvidence }> {
+  const artifacts = zkArtifactsOf(node, cid);
+  const key = artifacts ? await zkKeyOf(node, cid) : undefined;
+  if (!artifacts || !key) throw notSetUp(cid, name);
+  const { proof, publicSignals } = await node.zk.prove({
+    circuit: key.layout,
+    wasmPath: await checkedPath(node, artifacts['zk.wasm']!),
+    zkeyPath: await checkedPath(node, artifacts['zk.zkey']!),
+    inputs,
+  });
+  const outputs: TensorMap = {};
+  for (const [name, o] of Object.entries(decodeOutputs(key.layout, publicSignals)))
+    outputs[name] = { dtype: 'float32', shape: o.shape, data: o.values };
+  return {
+    outputs,
+    evidence: { protocol: 'groth16', curve: 'bn128', proof, publicSignals, verificationKey: key.vkeyCid },
+  };
 }

@@ -14,10 +14,12 @@ import { BlobStore } from '../hub/blob-store.ts';
 import { ModelHub } from '../hub/hub.ts';
 import { MetadataStore } from '../hub/metadata.ts';
 import { ReceiptLog } from '../hub/receipt-log.ts';
+import { releaseZk } from '../proof/zk/setup.ts';
 import { OnnxRuntime } from '../runtime/onnx/onnx-runtime.ts';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from './config.ts';
 import { loadOrCreateNodeKey } from './keystore.ts';
 import { WorkerSigner } from './signer.ts';
+import { ZkService } from './zk/service.ts';
 
 export const plumbVersion = '0.1.0';
 
@@ -34,6 +36,8 @@ export class PlumbNode {
   readonly hub: ModelHub;
   readonly runtime: OnnxRuntime;
   readonly receipts: ReceiptLog;
+  /** zk setups, proofs and verifier exports, on worker threads. */
+  zk: ZkService;
   /** Inferences running now (the receipt log waits for them to batch commits). */
   readonly load = { inflight: 0 };
   readonly domain: ReceiptDomain = defaultReceiptDomain;
@@ -51,6 +55,7 @@ export class PlumbNode {
       meta: new MetadataStore({ path: join(dir, 'plumb.db') }),
     });
     this.receipts = new ReceiptLog(this.hub.meta, { inflight: () => this.load.inflight });
+    this.zk = new ZkService({ concurrency: this.config.zkConcurrency });
     this.runtime = new OnnxRuntime({
       maxSessions: this.config.maxSessions,
       intraOpThreads: this.config.intraOpThreads,
@@ -95,12 +100,25 @@ export class PlumbNode {
         cause: error,
       });
     }
+    this.zk = new ZkService({ concurrency: this.config.zkConcurrency });
     this.#running = true;
+  }
+
+  /** Where zk work files go (setups in progress). */
+  get zkWorkDir(): string {
+    return join(this.config.dataDir, 'zk', 'work');
+  }
+
+  /** The development powers-of-tau cache. */
+  get zkPtauDir(): string {
+    return this.config.zkPtauDir ?? join(this.config.dataDir, 'zk', 'ptau');
   }
 
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    await this.zk.stop();
+    await releaseZk(); // the curve threads of proofs verified on this thread, if any
     await this.runtime.stop();
     this.receipts.flush();
     this.hub.meta.stop();

@@ -30,7 +30,10 @@ export type ProveResult = {
 };
 
 /** The circuit's witness inputs for `inputs` (quantized at the circuit's scale). */
-export function circuitInputs(circuit: CompiledCircuit, inputs: TensorMap): Record<string, string[]> {
+export function circuitInputs(
+  circuit: Pick<CompiledCircuit, 'inputs' | 'bits' | 'scale'>,
+  inputs: TensorMap,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const layout of circuit.inputs) {
     const t = inputs[layout.name];
@@ -57,7 +60,7 @@ export function circuitInputs(circuit: CompiledCircuit, inputs: TensorMap): Reco
 
 /** Decode the outputs from public signals. */
 export function decodeOutputs(
-  circuit: CompiledCircuit,
+  circuit: Pick<CompiledCircuit, 'outputs' | 'scale'>,
   publicSignals: readonly string[],
 ): Record<string, ZkOutput> {
   const outputs: Record<string, ZkOutput> = {};
@@ -71,7 +74,13 @@ export function decodeOutputs(
 }
 
 /** Prove that the model maps `inputs` to the returned outputs. */
-export async function prove(artifacts: ZkArtifacts, inputs: TensorMap): Promise<ProveResult> {
+export async function prove(
+  artifacts: { circuit: Pick<CompiledCircuit, 'inputs' | 'outputs' | 'bits' | 'scale'> } & Pick<
+    ZkArtifacts,
+    'wasmPath' | 'zkeyPath'
+  >,
+  inputs: TensorMap,
+): Promise<ProveResult> {
   const witnessInputs = circuitInputs(artifacts.circuit, inputs);
   const t = performance.now();
   let result: { proof: ZkProof; publicSignals: string[] };

@@ -45,6 +45,11 @@ declare module 'snarkjs' {
       logger?: unknown,
     ): Promise<unknown>;
     exportVerificationKey(zkeyName: string, logger?: unknown): Promise<VerificationKey>;
+    exportSolidityVerifier(
+      zkeyName: string,
+      templates: Record<string, string>,
+      logger?: unknown,
+    ): Promise<string>;
   };
   export const wtns: {
     calculate(input: Record<string, unknown>, wasmFile: string, wtnsFile: string): Promise<void>;

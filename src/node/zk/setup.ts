@@ -1,0 +1,159 @@
+/**
+ * zk setup at push time (`--zk`): refuse a model the circuit compiler cannot lower (every
+ * unsupported op by node) before anything is recorded; reuse the artifacts a model already has;
+ * else run the Groth16 setup on a zk thread and store its artifacts by CID, to be linked to the
+ * model in the push's transaction. A failed setup leaves no artifact behind.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PlumbError } from '../../core/errors.ts';
+import { checkInputs, parseInputs } from '../../core/inputs.ts';
+import type { Manifest } from '../../core/manifest.ts';
+import { tensorValues } from '../../core/tensor.ts';
+import { jsonArtifact, layoutOf, type ZkLayout, zkRoles } from '../../proof/zk/artifacts.ts';
+import { readPtauInfo } from '../../proof/zk/ptau-file.ts';
+import { zkReport } from '../../proof/zk/report.ts';
+import type { SetupProgress } from '../../proof/zk/setup.ts';
+import { compileExact } from '../../runtime/exact/exact.ts';
+import type { PlumbNode } from '../node.ts';
+import { zkKeyOf } from './keys.ts';
+
+export type ZkPushOptions = {
+  /** CID of a stored powers-of-tau file from a public ceremony (else a development one). */
+  ptau?: string | undefined;
+  /** Inputs (Plumb tensor map or ezkl input.json) to measure the circuit's error on. */
+  calibrate?: unknown;
+  onProgress?: ((p: SetupProgress) => void) | undefined;
+};
+
+export type Calibration = { maxAbsError: number; outputs: number };
+
+/** What a `--zk` push reports. */
+export type ZkPushSummary = {
+  /** The model already had its artifacts: no new setup ran. */
+  reused: boolean;
+  artifacts: Record<string, string>;
+  layout: ZkLayout;
+  /** With `calibrate`: max |circuit output - onnxruntime output| on those inputs. */
+  calibration?: Calibration;
+};
+
+/** Throw INVALID_MODEL listing every node the circuit compiler cannot lower. */
+export function assertProvable(bytes: Uint8Array): void {
+  const report = zkReport(bytes);
+  if (report.provable) return;
+  throw new PlumbError('INVALID_MODEL', `model cannot be proven in zk mode: ${report.reason}`, {
+    metaMessages: [
+      ...report.unsupported.map((u) => `unsupported: ${u.op} at node "${u.node}"`),
+      'Push it without --zk to serve it in signed mode; `plumb model zk-report FILE` explains.',
+    ],
+  });
+}
+
+async function calibrate(
+  node: PlumbNode,
+  model: { cid: string; manifest: Manifest; bytes: Uint8Array },
+  json: unknown,
+): Promise<Calibration> {
+  const inputs = parseInputs(json, model.manifest.inputs);
+  checkInputs(model.manifest.inputs, inputs);
+  const exact = compileExact(model.bytes).run(inputs).outputs;
+  const float = await node.runtime.run(model.cid, async () => model.bytes, inputs);
+  let maxAbsError = 0;
+  let outputs = 0;
+  for (const [name, t] of Object.entries(exact)) {
+    const f = float[name];
+    if (!f) continue;
+    const a = tensorValues(t);
+    const b = tensorValues(f);
+    outputs += a.length;
+    for (let i = 0; i < a.length; i++)
+      maxAbsError = Math.max(maxAbsError, Math.abs(a[i]! - (b[i] ?? Number.NaN)));
+  }
+  return { maxAbsError, outputs };
+}
+
+/** The hub `derive` step of a `--zk` push. `done` receives the summary once the push lands. */
+export async function deriveZk(
+  node: PlumbNode,
+  model: { cid: string; manifest: Manifest; read: () => Promise<Uint8Array> },
+  options: ZkPushOptions,
+  done: (summary: ZkPushSummary) => void,
+): Promise<Record<string, string> | undefined> {
+  const bytes = await model.read();
+  assertProvable(bytes);
+  let ptauFile: string | undefined;
+  if (options.ptau !== undefined) {
+    if (!(await node.hub.blobs.has(options.ptau)))
+      throw new PlumbError(
+        'INVALID_ARGUMENT',
+        `ptau: no blob ${options.ptau} on this node: upload the ptau file first`,
+      );
+    ptauFile = node.hub.blobs.path(options.ptau);
+    const info = await readPtauInfo(ptauFile, 'the supplied ptau');
+    if (!info.prepared)
+      throw new PlumbError(
+        'INVALID_ARGUMENT',
+        'the supplied ptau is not prepared for phase 2 (run `snarkjs powersoftau prepare phase2` on it)',
+      );
+  }
+  const calibration =
+    options.calibrate !== undefined
+      ? await calibrate(node, { ...model, bytes }, options.calibrate)
+      : undefined;
+
+  const existing = await zkKeyOf(node, model.cid);
+  if (existing) {
+    done({
+      reused: true,
+      artifacts: node.hub.meta.getArtifacts(model.cid),
+      layout: existing.layout,
+      ...(calibration ? { calibration } : {}),
+    });
+    return undefined;
+  }
+
+  const workDir = join(node.zkWorkDir, `${model.cid}-${process.pid}-${Date.now().toString(36)}`);
+  await mkdir(workDir, { recursive: true });
+  const stored: string[] = [];
+  try {
+    const a = await node.zk.setup(
+      {
+        bytes,
+        workDir,
+        ptauDir: node.zkPtauDir,
+        ...(ptauFile ? { ptauFile, ptauName: 'the supplied ptau' } : {}),
+      },
+      options.onProgress,
+    );
+    const layout = layoutOf(a.circuit, {
+      constraints: a.constraints,
+      power: a.power,
+      ptau: { supplied: a.ptauSupplied, power: (await readPtauInfo(a.ptauPath)).power },
+      warning: a.warning,
+      timings: a.timings,
+      ...(calibration ? { calibration } : {}),
+    });
+    const put = async (source: Uint8Array | AsyncIterable<Uint8Array>) => {
+      const { cid } = await node.hub.blobs.put(source);
+      stored.push(cid);
+      return cid;
+    };
+    const artifacts = {
+      [zkRoles.circuit]: await put(await readFile(a.circomPath)),
+      [zkRoles.wasm]: await put(createReadStream(a.wasmPath)),
+      [zkRoles.zkey]: await put(createReadStream(a.zkeyPath)),
+      [zkRoles.vkey]: await put(jsonArtifact(a.vkey)),
+      [zkRoles.layout]: await put(jsonArtifact(layout)),
+    };
+    done({ reused: false, artifacts, layout, ...(calibration ? { calibration } : {}) });
+    return artifacts;
+  } catch (error) {
+    for (const cid of stored)
+      if (!node.hub.meta.isArtifact(cid)) await node.hub.blobs.delete(cid).catch(() => {});
+    throw error;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
