@@ -30,6 +30,14 @@ const proven = [
   '1l_linear',
   '1l_reshape',
   '2l_relu_small',
+  '1l_average',
+  '1l_pad',
+  '1l_concat',
+  '1l_slice',
+  '1l_upsample',
+  '1l_downsample',
+  'linear_regression',
+  'sklearn_mlp',
 ];
 
 /** Max |circuit - onnxruntime| accepted: quantization at 2^-12 through one or two layers. */
