@@ -11,7 +11,7 @@ import { tensorFromProto } from '../../core/onnx/tensor-proto.ts';
 import type { ModelProto, NodeProto } from '../../core/onnx/types.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { checkSupport, compileExact } from './exact.ts';
-import { activationMaxError } from './fixed.ts';
+import { activationMaxError } from './piecewise.ts';
 
 const corpus = '/work/shared/corpus/ezkl';
 const S = 12;

@@ -15,9 +15,11 @@
  *   and round ONCE. Divisions (Div, AveragePool) use `divRound` = floor(a/d + 1/2), same rule.
  * - Representation: plain `bigint[]` per tensor: arbitrary precision, so no silent wrap-around;
  *   the trace encoding checks every value fits int64.
- * - Sigmoid/Tanh: table of f at x = i * 2^-7 built with BigInt arithmetic only (Taylor series
- *   of exp on BigInt), linear interpolation, one rounding; max error `activationMaxError`
- *   (about 1.3e-4 at s = 12, dominated by the final rounding 2^-(s+1)).
+ * - Sigmoid, Tanh, Erf, Softplus: piecewise cubics on 32 segments of a clamped range (saturating
+ *   beyond, odd / sigmoid symmetry), coefficients built with BigInt series only, one exact Horner
+ *   sum and one rounding (piecewise.ts): circuit-friendly; max error `activationMaxError` (about
+ *   1.3e-4 at s = 12, dominated by the final rounding 2^-(s+1)). Softmax: max, piecewise exp at
+ *   2^(s+8), divRound by the row sum (`softmaxMaxError`). Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
  * - Outputs: scaled tensors are dequantized to float32 (X / 2^s) for display; `raw` holds the

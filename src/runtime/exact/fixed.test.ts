@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  activationMaxError,
-  activationTable,
   divRound,
   f32ToRational,
   foldBatchNorm,
   isqrt,
-  lookup,
   quantizeF32Array,
   quantizeF32Bits,
   rshiftRound,
@@ -106,27 +103,5 @@ describe('rounding helpers (round half up)', () => {
     const { a, b } = foldBatchNorm(r(2), r(0.5), r(1), r(3), r(1), 12);
     assert.equal(a, 4096n); // 2 / sqrt(4)
     assert.equal(b, -2048n); // 0.5 - 1 * 1
-  });
-});
-
-describe('sigmoid / tanh tables', () => {
-  for (const kind of ['sigmoid', 'tanh'] as const) {
-    it(`${kind} stays within the stated error at s = 12`, () => {
-      const f = kind === 'sigmoid' ? (x: number) => 1 / (1 + Math.exp(-x)) : Math.tanh;
-      const table = activationTable(kind, 12);
-      const bound = activationMaxError(kind, 12);
-      let worst = 0;
-      for (let X = -20 * 4096; X <= 20 * 4096; X += 3) {
-        const y = Number(lookup(table, BigInt(X))) / 4096;
-        worst = Math.max(worst, Math.abs(y - f(X / 4096)));
-      }
-      assert.ok(worst <= bound, `${kind}: ${worst} > ${bound}`);
-      assert.equal(lookup(table, 0n), kind === 'sigmoid' ? 2048n : 0n);
-    });
-  }
-  it('tables are identical when rebuilt (pure integer construction)', () => {
-    const t = activationTable('sigmoid', 10);
-    assert.equal(t.values.length, 16 * 128 + 1);
-    assert.equal(t.values[0], 1n << 17n); // 0.5 at scale 2^(10+8)
   });
 });

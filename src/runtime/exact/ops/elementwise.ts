@@ -1,6 +1,6 @@
-/** Elementwise ops: Add, Sub, Mul, Div, Relu, LeakyRelu, Sigmoid, Tanh. */
+/** Elementwise ops: Add, Sub, Mul, Div, Relu, LeakyRelu (Sigmoid, Tanh: nonlinear.ts). */
 import { attrFloat } from '../attributes.ts';
-import { activationTable, divRound, f32ToRational, lookup, quantizeRational, rshiftRound } from '../fixed.ts';
+import { divRound, f32ToRational, quantizeRational, rshiftRound } from '../fixed.ts';
 import { asFixed, binary } from '../tensor.ts';
 import type { OpImpl } from './op.ts';
 
@@ -49,16 +49,6 @@ const leakyRelu: OpImpl = ({ node, scale, s }) => {
   };
 };
 
-function activation(kind: 'sigmoid' | 'tanh'): OpImpl {
-  return ({ scale, s }) => {
-    const table = activationTable(kind, scale);
-    return (inputs) => {
-      const x = asFixed(inputs.get(0), s);
-      return [{ shape: x.shape, data: x.data.map((v) => lookup(table, v)), int: false }];
-    };
-  };
-}
-
 export const elementwiseOps: Record<string, OpImpl> = {
   Add: addSub(1n),
   Sub: addSub(-1n),
@@ -66,6 +56,4 @@ export const elementwiseOps: Record<string, OpImpl> = {
   Div: div,
   Relu: relu,
   LeakyRelu: leakyRelu,
-  Sigmoid: activation('sigmoid'),
-  Tanh: activation('tanh'),
 };

@@ -7,6 +7,7 @@ import { layoutOps } from './layout.ts';
 import { linearOps } from './linear.ts';
 import { logicOps } from './logic.ts';
 import { mathOps } from './math.ts';
+import { nonlinearOps } from './nonlinear.ts';
 import type { OpImpl } from './op.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
@@ -23,6 +24,7 @@ export const registry: ReadonlyMap<string, OpImpl> = new Map(
     ...layoutOps,
     ...castOps,
     ...mathOps,
+    ...nonlinearOps,
     ...reduceOps,
     ...logicOps,
   }),

@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import type { TensorMap } from '../../core/tensor.ts';
+import { compileExact } from './exact.ts';
+import { softmaxMaxError } from './ops/nonlinear.ts';
+import {
+  activationMaxError,
+  type PiecewiseKind,
+  piecewiseEval,
+  piecewiseMaxError,
+  piecewiseTable,
+} from './piecewise.ts';
+
+const corpus = '/work/shared/corpus/ezkl';
+const S = 12;
+const EPS = 2 ** -(S + 1);
+/** Slack for onnxruntime's own float32 rounding. */
+const FLOAT_SLACK = 1e-5;
+
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a > 6) return Math.sign(x);
+  let t = a;
+  let s = a;
+  for (let n = 1; n < 400 && t > 1e-30 * s; n++) {
+    t *= (2 * a * a) / (2 * n + 1);
+    s += t;
+  }
+  return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * s;
+}
+
+const reference: Record<PiecewiseKind, (x: number) => number> = {
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+  erf,
+  softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  exp: Math.exp,
+};
+
+async function ortRun(bytes: Uint8Array, inputs: TensorMap): Promise<Record<string, Float32Array>> {
+  const session = await ort.InferenceSession.create(bytes);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs))
+    feeds[name] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
+  const res = await session.run(feeds);
+  const out: Record<string, Float32Array> = {};
+  for (const name of session.outputNames) out[name] = res[name]!.data as Float32Array;
+  await session.release();
+  return out;
+}
+
+/** Inputs spanning negatives, positives, segment boundaries and saturation. */
+function spread(n: number, seed: number, span = 20): number[] {
+  const r = seededRandom(seed);
+  const fixed = [0, 0.5, -0.5, 0.25, -0.25, 1, -1, 3.999, -4, 7.75, -8, 15.5, -16, 16.01, -30, 100, -100];
+  return Array.from({ length: n }, (_, i) => fixed[i] ?? (r() * 2 - 1) * span);
+}
+
+function unary(op: string, shape: number[], attrs: NodeSpec['attrs'] = {}, opset = 17): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+    nodes: [{ op, inputs: ['x'], outputs: ['y'], attrs }],
+    opset,
+  });
+}
+
+async function maxErrorVsOrt(bytes: Uint8Array, inputs: TensorMap, output: string): Promise<number> {
+  const got = compileExact(bytes, { scale: S }).run(inputs).outputs[output]!.data as Float32Array;
+  const ref = (await ortRun(bytes, inputs))[output]!;
+  assert.equal(got.length, ref.length);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
+  return worst;
+}
+
+describe('piecewise nonlinear functions', () => {
+  for (const kind of ['sigmoid', 'tanh', 'erf', 'softplus', 'exp'] as const) {
+    it(`${kind}: every input at s = 12 within the stated error`, () => {
+      const table = piecewiseTable(kind, S);
+      const bound = piecewiseMaxError(kind, S);
+      const f = reference[kind];
+      let worst = 0;
+      const lim = 20 * 4096;
+      for (let X = -lim; X <= (kind === 'exp' ? 0 : lim); X++) {
+        const y = Number(piecewiseEval(table, BigInt(X))) / 4096;
+        worst = Math.max(worst, Math.abs(y - f(X / 4096)));
+      }
+      assert.ok(worst <= bound, `${kind}: ${worst} > ${bound}`);
+      assert.ok(bound < 1.35e-4, `${kind}: bound ${bound}`);
+    });
+  }
+
+  it('exact values at 0 and in saturation; symmetric', () => {
+    const at = (k: PiecewiseKind, x: bigint) => piecewiseEval(piecewiseTable(k, S), x);
+    assert.equal(at('sigmoid', 0n), 2048n);
+    assert.equal(at('tanh', 0n), 0n);
+    assert.equal(at('erf', 0n), 0n);
+    assert.equal(at('exp', 0n), 4096n);
+    assert.equal(at('sigmoid', 1n << 20n), 4096n);
+    assert.equal(at('sigmoid', -(1n << 20n)), 0n);
+    assert.equal(at('tanh', -(1n << 40n)), -4096n);
+    assert.equal(at('softplus', 1n << 20n), 1n << 20n);
+    assert.equal(at('softplus', -(1n << 20n)), 0n);
+    for (const X of [1n, 77n, 4095n, 4096n, 12345n, 65535n])
+      for (const k of ['sigmoid', 'tanh', 'erf'] as const) {
+        const mirrored = k === 'sigmoid' ? 4096n - at(k, -X) : -at(k, -X);
+        assert.equal(at(k, X), mirrored, `${k} ${X}`);
+      }
+  });
+
+  it('coefficient tables are pinned (pure BigInt construction: the same on every machine)', () => {
+    const digest = (k: PiecewiseKind, s: number, out = s) =>
+      createHash('sha256')
+        .update(
+          piecewiseTable(k, s, out)
+            .coeffs.map((r) => r.join(','))
+            .join(';'),
+        )
+        .digest('hex')
+        .slice(0, 16);
+    const table = piecewiseTable('tanh', 12);
+    assert.equal(table.count, 32);
+    assert.equal(table.coeffs.length, 33);
+    assert.deepEqual(table.coeffs[0]!.slice(0, 1), [0n]);
+    assert.deepEqual(table.coeffs[32], [1n << 22n, 0n, 0n, 0n]);
+    assert.deepEqual(
+      ['sigmoid', 'tanh', 'erf', 'softplus'].map((k) => digest(k as PiecewiseKind, 12)),
+      GOLDEN_TABLES,
+    );
+    assert.equal(digest('exp', 12, 20), GOLDEN_EXP);
+  });
+
+  it('other scales stay within their stated error (s = 8 and 16, sampled)', () => {
+    for (const s of [8, 16])
+      for (const kind of ['sigmoid', 'tanh', 'erf', 'softplus'] as const) {
+        const table = piecewiseTable(kind, s);
+        const bound = activationMaxError(kind, s);
+        let worst = 0;
+        const one = 2 ** s;
+        for (let X = -18 * one; X <= 18 * one; X += s === 16 ? 13 : 1) {
+          const y = Number(piecewiseEval(table, BigInt(X))) / one;
+          worst = Math.max(worst, Math.abs(y - reference[kind](X / one)));
+        }
+        assert.ok(worst <= bound, `${kind} s=${s}: ${worst} > ${bound}`);
+      }
+  });
+});
+
+/** A-priori error bound of a corpus model: input quantization through the op, plus the op's own. */
+function corpusBound(name: string, data: Float32Array): number {
+  const sig = EPS / 4 + activationMaxError('sigmoid', S);
+  switch (name) {
+    case '2l_sigmoid_small':
+      return sig / 4 + activationMaxError('sigmoid', S);
+    case '1l_tanh':
+      return EPS + activationMaxError('tanh', S);
+    case '1l_erf':
+      return 1.13 * EPS + activationMaxError('erf', S);
+    case 'softplus':
+      return EPS + activationMaxError('softplus', S);
+    case '1l_softmax':
+      return softmaxMaxError(S, data.length) + 2 * EPS;
+    case '1l_sqrt':
+      return (
+        2 ** -S + Math.max(...Array.from(data, (x) => Math.sqrt(x + EPS) - Math.sqrt(Math.max(x - EPS, 0))))
+      );
+    default: // one Sigmoid (after a Relu)
+      return sig;
+  }
+}
+
+describe('nonlinear ops against onnxruntime', () => {
+  for (const [op, kind] of [
+    ['Sigmoid', 'sigmoid'],
+    ['Tanh', 'tanh'],
+    ['Erf', 'erf'],
+    ['Softplus', 'softplus'],
+  ] as const) {
+    it(`${op}: within the reported bound on spread inputs`, async (t) => {
+      const data = spread(64, 3);
+      const bytes = unary(op, [4, 16]);
+      const err = await maxErrorVsOrt(
+        bytes,
+        { x: { dtype: 'float32', shape: [4, 16], data: Float32Array.from(data) } },
+        'y',
+      );
+      // input quantization (Lipschitz <= 1.13) + the function's own error
+      const bound = 1.13 * EPS + activationMaxError(kind, S) + FLOAT_SLACK;
+      t.diagnostic(`${op}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)})`);
+      assert.ok(err <= bound, `${op}: ${err} > ${bound}`);
+    });
+  }
+
+  it('Sqrt: floor of the square root at 2^s, within 2^-s (+ input quantization)', async (t) => {
+    const data = Array.from({ length: 40 }, (_, i) => (i === 0 ? 0 : i === 1 ? 1e-6 : i ** 2.3 / 7));
+    const bytes = unary('Sqrt', [40]);
+    const err = await maxErrorVsOrt(
+      bytes,
+      { x: { dtype: 'float32', shape: [40], data: Float32Array.from(data) } },
+      'y',
+    );
+    t.diagnostic(`Sqrt: max abs error ${err.toExponential(3)}`);
+    // sqrt is not Lipschitz at 0: sqrt(2^-(s+1)) bounds the quantization effect there.
+    assert.ok(err <= 2 ** -S + Math.sqrt(EPS) + FLOAT_SLACK, `${err}`);
+    const big = compileExact(bytes).run({
+      x: { dtype: 'float32', shape: [40], data: Float32Array.from(data) },
+    });
+    assert.equal(big.raw.get('y')![0], 0n);
+    assert.throws(() =>
+      compileExact(bytes).run({ x: { dtype: 'float32', shape: [40], data: new Float32Array(40).fill(-1) } }),
+    );
+  });
+
+  const softmaxCases: {
+    label: string;
+    shape: number[];
+    attrs: NodeSpec['attrs'];
+    opset: number;
+    rowLen: number;
+  }[] = [
+    {
+      label: 'opset 11, default axis 1 (flattens [2,3,4] to rows of 12)',
+      shape: [2, 3, 4],
+      attrs: {},
+      opset: 11,
+      rowLen: 12,
+    },
+    { label: 'opset 11, axis 2', shape: [2, 3, 4], attrs: { axis: { int: 2 } }, opset: 11, rowLen: 4 },
+    { label: 'opset 13, default axis -1', shape: [2, 3, 4], attrs: {}, opset: 13, rowLen: 4 },
+    {
+      label: 'opset 13, axis 1 (strided rows)',
+      shape: [2, 3, 4],
+      attrs: { axis: { int: 1 } },
+      opset: 13,
+      rowLen: 3,
+    },
+    { label: 'opset 17, axis 0', shape: [5, 6], attrs: { axis: { int: 0 } }, opset: 17, rowLen: 5 },
+  ];
+  for (const c of softmaxCases)
+    it(`Softmax ${c.label}: within softmaxMaxError, rows sum to ~1`, async (t) => {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const data = Float32Array.from(spread(n, 9, 6));
+      data[3] = 40; // a dominating value: its row saturates the others to 0
+      const bytes = unary('Softmax', c.shape, c.attrs, c.opset);
+      const inputs: TensorMap = { x: { dtype: 'float32', shape: c.shape, data } };
+      const err = await maxErrorVsOrt(bytes, inputs, 'y');
+      // input quantization: |dy_j| <= y_j (|dx_j| + sum_k y_k |dx_k|) <= 2 EPS.
+      const bound = softmaxMaxError(S, c.rowLen) + 2 * EPS + FLOAT_SLACK;
+      t.diagnostic(
+        `Softmax ${c.label}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)})`,
+      );
+      assert.ok(err <= bound, `${err} > ${bound}`);
+      const y = compileExact(bytes).run(inputs).outputs['y']!.data as Float32Array;
+      const total = Array.from(y).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(total - n / c.rowLen) <= (n / c.rowLen) * c.rowLen * 2 ** -S, `sum ${total}`);
+    });
+
+  for (const name of [
+    '1l_sigmoid',
+    '2l_relu_sigmoid',
+    '2l_relu_sigmoid_small',
+    '2l_sigmoid_small',
+    '1l_tanh',
+    '1l_erf',
+    'softplus',
+    '1l_softmax',
+    '1l_sqrt',
+  ])
+    it(`corpus ${name}`, async (t) => {
+      const bytes = new Uint8Array(readFileSync(`${corpus}/${name}/network.onnx`));
+      const json = JSON.parse(readFileSync(`${corpus}/${name}/input.json`, 'utf8')) as {
+        input_data: number[][];
+      };
+      const model = compileExact(bytes);
+      const dims = (await ort.InferenceSession.create(bytes)).inputNames;
+      assert.equal(dims.length, 1);
+      const data = Float32Array.from(json.input_data[0]!);
+      const shape = name === '2l_relu_sigmoid' ? [1, 3, 8, 8] : [1, data.length];
+      const inputs: TensorMap = { [model.inputNames[0]!]: { dtype: 'float32', shape, data } };
+      const err = await maxErrorVsOrt(bytes, inputs, model.outputNames[0]!);
+      const bound = corpusBound(name, data) + FLOAT_SLACK;
+      t.diagnostic(`${name}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)})`);
+      assert.ok(err <= bound, `${name}: ${err} > ${bound}`);
+    });
+});
+
+const GOLDEN_TABLES = ['f4b5a64735d59f6c', '661160202619fc1b', '8b76435124b74877', '987282ba1cea6eba'];
+const GOLDEN_EXP = '438cdc9f050452e2';

@@ -1,0 +1,123 @@
+/**
+ * Nonlinear ops of the exact executor, each defined so that a circuit can compute the very same
+ * integers (proof/zk/nonlinear.ts):
+ * - Sigmoid, Tanh, Erf, Softplus: piecewise cubics on a coarse grid (piecewise.ts).
+ * - Softmax (any axis; before opset 13 the input is flattened from `axis` into rows): per row,
+ *   m = max, e_j = exp(x_j - m) at 2^(s + SOFTMAX_GUARD) by the piecewise exp (e = 1 exactly at
+ *   the max), S = sum e_j, y_j = divRound(e_j * 2^s, S) (round half up, as Div).
+ * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
+ */
+import type { NodeProto } from '../../../core/onnx/types.ts';
+import { attrInt, nodeError } from '../attributes.ts';
+import { divRound, isqrt } from '../fixed.ts';
+import { type PiecewiseKind, piecewiseEval, piecewiseMaxError, piecewiseTable } from '../piecewise.ts';
+import { asFixed, normAxis, size } from '../tensor.ts';
+import type { XTensor } from '../types.ts';
+import type { OpImpl } from './op.ts';
+
+/** Extra bits of the Softmax exponentials beyond the output scale. */
+export const SOFTMAX_GUARD = 8;
+
+function piecewise(kind: PiecewiseKind): OpImpl {
+  return ({ scale, s }) => {
+    const table = piecewiseTable(kind, scale);
+    return (inputs) => {
+      const x = asFixed(inputs.get(0), s);
+      return [{ shape: x.shape, data: x.data.map((v) => piecewiseEval(table, v)), int: false }];
+    };
+  };
+}
+
+export type SoftmaxPlan = {
+  /** Flat input indices of each row, in order along the reduced axis (or flattened tail). */
+  rows: number[][];
+};
+
+/** The rows Softmax normalizes: opset < 13 flattens from `axis` (default 1), else one axis (default -1). */
+export function softmaxPlan(node: NodeProto, opset: number, shape: readonly number[]): SoftmaxPlan {
+  const rank = shape.length;
+  const legacy = opset < 13;
+  const axis = normAxis(attrInt(node, 'axis', legacy ? 1 : -1), Math.max(rank, 1), node);
+  const rows: number[][] = [];
+  if (legacy) {
+    const len = size(shape.slice(axis));
+    const outer = size(shape.slice(0, axis));
+    for (let o = 0; o < outer; o++) rows.push(Array.from({ length: len }, (_, j) => o * len + j));
+    return { rows };
+  }
+  const dim = shape[axis] ?? 1;
+  const outer = size(shape.slice(0, axis));
+  const inner = size(shape.slice(axis + 1));
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++)
+      rows.push(Array.from({ length: dim }, (_, j) => (o * dim + j) * inner + i));
+  return { rows };
+}
+
+/** One Softmax row at 2^s (see the header). */
+export function softmaxRow(xs: readonly bigint[], scale: number): bigint[] {
+  const table = piecewiseTable('exp', scale, scale + SOFTMAX_GUARD);
+  const m = xs.reduce((a, b) => (b > a ? b : a));
+  const e = xs.map((v) => piecewiseEval(table, v - m));
+  const sum = e.reduce((a, b) => a + b, 0n);
+  return e.map((v) => divRound(v << BigInt(scale), sum));
+}
+
+/**
+ * Stated maximum error of a Softmax row of n values at scale s against the exact softmax of the
+ * quantized inputs: with eps the error of each exponential (the max one is exact, so the sum is off
+ * by at most (n - 1) eps and is at least 1 - (n - 1) eps), |e_j / S - y_j| <= n eps / (1 - n eps),
+ * plus the final rounding 2^-(s+1).
+ */
+export function softmaxMaxError(s: number, n: number): number {
+  const eps = piecewiseMaxError('exp', s, s + SOFTMAX_GUARD);
+  return 2 ** -(s + 1) + (n * eps) / (1 - n * eps);
+}
+
+const softmax: OpImpl =
+  ({ node, scale, s, opset }) =>
+  (inputs) => {
+    const x = asFixed(inputs.get(0), s);
+    const out = new Array<bigint>(x.data.length);
+    for (const row of softmaxPlan(node, opset, x.shape).rows) {
+      if (row.length === 0) continue;
+      const y = softmaxRow(
+        row.map((i) => x.data[i]!),
+        scale,
+      );
+      row.forEach((i, j) => {
+        out[i] = y[j]!;
+      });
+    }
+    return [{ shape: x.shape, data: out, int: false }];
+  };
+
+/** isqrt(X * 2^s): the floor of sqrt at 2^s. */
+export function sqrtFixed(x: bigint, s: bigint): bigint {
+  return isqrt(x << s);
+}
+
+const sqrt: OpImpl =
+  ({ node, s }) =>
+  (inputs) => {
+    const x: XTensor = asFixed(inputs.get(0), s);
+    return [
+      {
+        shape: x.shape,
+        data: x.data.map((v) => {
+          if (v < 0n) throw nodeError(node, 'square root of a negative number');
+          return sqrtFixed(v, s);
+        }),
+        int: false,
+      },
+    ];
+  };
+
+export const nonlinearOps: Record<string, OpImpl> = {
+  Sigmoid: piecewise('sigmoid'),
+  Tanh: piecewise('tanh'),
+  Erf: piecewise('erf'),
+  Softplus: piecewise('softplus'),
+  Softmax: softmax,
+  Sqrt: sqrt,
+};
