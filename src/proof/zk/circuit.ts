@@ -11,15 +11,15 @@
  *   in as circuit CONSTANTS, so the verification key identifies the model.
  * - Inputs and outputs are PUBLIC signals; circom orders public signals outputs first, then
  *   inputs (see `CompiledCircuit.outputs` / `.inputs` for the flat layout).
- * - Every input must lie in the signed range [-2^(I-1), 2^(I-1)) (I = `bits`, default 32: |x| <
- *   524,288 at s = 12). Inputs are public, so the VERIFIER checks this (prove.ts `verify`)
+ * - Every input must lie in the signed range [-2^(I-1), 2^(I-1)) (I = `bits`, default 24: |x| <
+ *   2048 at s = 12; wider ranges cost about one constraint per extra bit per requantization). Inputs are public, so the VERIFIER checks this (prove.ts `verify`)
  *   instead of the circuit: it saves I + 1 constraints per input (half the circuit of an MNIST
  *   CNN). A verifier that skips the check (e.g. a bare exported Solidity verifier) must only
  *   accept inputs it chose itself or checked the same way.
  * - Bit widths per value (bounds.ts): every value carries a bound on |value| that holds for any
  *   satisfying witness, derived from the input range and the constant weights; each range check
  *   below is B bits wide for the B its value needs (capped at `maxBits`, default 64), so a
- *   network's constraints follow its real value sizes (3l_relu_conv_fc: 52,000 -> 32,700).
+ *   network's constraints follow its real value sizes (3l_relu_conv_fc: 52,000 -> 26,000).
  * - Dot products (Gemm, MatMul) are linear in the signals (constants x signals), accumulate at
  *   2^2s and are rounded ONCE by the Rescale gadget: with u = acc + 2^(s-1) + (2^(B-1) + c) * 2^s
  *   (c: the Gemm bias at 2^s), the prover supplies v and r with u = v * 2^s + r, r in [0, 2^s)
@@ -42,6 +42,7 @@
 import { PlumbError } from '../../core/errors.ts';
 import { decodeModel } from '../../core/onnx/model.ts';
 import { assembleSource, assignPublicOffsets } from './assemble.ts';
+import { arithmeticCircuitOps } from './elementwise.ts';
 import { Emitter } from './gadgets.ts';
 import { lowerGraph } from './graph.ts';
 import { shapeCircuitOps } from './shape-ops.ts';
@@ -69,12 +70,13 @@ export const circuitOps: readonly string[] = [
   'Reshape',
   'Sub',
   ...shapeCircuitOps,
+  ...arithmeticCircuitOps,
 ];
 
 /** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */
 export function compileCircuit(bytes: Uint8Array, options: CircuitOptions = {}): CompiledCircuit {
   const scale = options.scale ?? 12;
-  const bits = options.bits ?? 32;
+  const bits = options.bits ?? 24;
   const maxBits = options.maxBits ?? 64;
   if (!Number.isInteger(scale) || scale < 1 || scale > 40)
     throw new PlumbError('INVALID_ARGUMENT', `scale must be an integer in 1..40, got ${scale}`);

@@ -8,6 +8,7 @@ import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { flattenShape, reshapeShape } from '../../runtime/exact/ops/shape.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
+import { lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
@@ -128,8 +129,10 @@ export function lowerNode(
   switch (node.opType) {
     case 'Gemm':
       return gemm(node, get(0), get(1), opt(2), em, s);
-    case 'MatMul':
-      return matmul(node, get(0), get(1), em, s);
+    case 'MatMul': {
+      const [a, b] = [get(0), get(1)];
+      return a.kind === 'sym' && b.kind === 'sym' ? matmulSym(node, a, b, em) : matmul(node, a, b, em, s);
+    }
     case 'Add':
     case 'Sub':
       return addSub(node, get(0), get(1), node.opType === 'Add' ? 1n : -1n, s);
@@ -141,8 +144,10 @@ export function lowerNode(
       return conv(node, get(0), get(1), opt(2), em, s);
     case 'LeakyRelu':
       return leakyRelu(node, get(0), em, ctx);
-    case 'Mul':
-      return mul(node, get(0), get(1), em);
+    case 'Mul': {
+      const [a, b] = [get(0), get(1)];
+      return a.kind === 'sym' && b.kind === 'sym' ? mulSym(node, a, b, em) : mul(node, a, b, em);
+    }
     case 'Div':
       return div(node, get(0), get(1), em, s);
     case 'BatchNormalization':
@@ -175,6 +180,20 @@ export function lowerNode(
     case 'Unsqueeze':
     case 'Upsample':
       return rewire(node, opt, ctx);
+    case 'Abs':
+    case 'Clip':
+    case 'HardSigmoid':
+    case 'HardSwish':
+    case 'Max':
+    case 'Min':
+    case 'Neg':
+    case 'Pow':
+    case 'PRelu':
+    case 'ReduceMax':
+    case 'ReduceMean':
+    case 'ReduceMin':
+    case 'ReduceSum':
+      return lowerArithmetic(node, get, opt, em, ctx);
     default:
       throw nodeError(node, 'op is not supported in circuits');
   }
