@@ -10,6 +10,7 @@ import { problemResponse } from './problem.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { modelRoutes } from './routes/models.ts';
 import { nodeRoutes } from './routes/node.ts';
+import { zkRoutes } from './routes/zk.ts';
 
 export type AppEnv = { Variables: Record<string, never> };
 
@@ -34,6 +35,7 @@ export function createApp(node: PlumbNode): OpenAPIHono {
   nodeRoutes(app, node);
   modelRoutes(app, node);
   inferenceRoutes(app, node);
+  zkRoutes(app, node);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -5,6 +5,7 @@ import { z } from '@hono/zod-openapi';
 import { errorCodes } from '../core/errors.ts';
 import { modes, receiptSchema } from '../core/receipt.ts';
 import { dtypes } from '../core/tensor.ts';
+import { zkLayoutSchema } from '../proof/zk/artifacts.ts';
 
 export const ProblemSchema = z
   .object({
@@ -98,6 +99,24 @@ export const ModelFileSchema = z
   })
   .openapi('ModelFile');
 
+export const ZkLayoutSchema = zkLayoutSchema.meta({
+  id: 'ZkLayout',
+  description:
+    "A model's circuit layout (artifact zk.layout): where inputs and outputs sit in the public signals (outputs first), fixed-point scale and input range, R1CS size, powers-of-tau provenance, the setup's trust warning, calibration and setup times.",
+});
+
+export const ZkPushSummarySchema = z
+  .object({
+    reused: z.boolean().openapi({ description: 'The model already had its zk artifacts: no new setup ran' }),
+    artifacts: z.record(z.string(), z.string()),
+    layout: ZkLayoutSchema,
+    calibration: z
+      .object({ maxAbsError: z.number(), outputs: z.number().int() })
+      .optional()
+      .openapi({ description: 'max |circuit output - onnxruntime output| on the calibration input' }),
+  })
+  .openapi('ZkPushSummary');
+
 export const PushResultSchema = z
   .object({
     cid: z.string(),
@@ -105,14 +124,46 @@ export const PushResultSchema = z
     repo: z.string(),
     version: z.string(),
     manifest: ManifestSchema,
+    zk: ZkPushSummarySchema.optional(),
   })
   .openapi('PushResult');
+
+const cidString = z.string().regex(/^b[a-z2-7]{20,}$/, 'expected a CIDv1 (base32)');
 
 export const PushQuerySchema = z.object({
   repo: z.string().min(1).openapi({ example: 'acme/mlp', description: 'Repository, owner/name' }),
   version: z.string().optional().openapi({ example: '1.0.0', description: 'Semver; default next patch' }),
   description: z.string().max(10_000).optional(),
+  zk: z.enum(['true', 'false']).optional().openapi({
+    description:
+      'Also set up zk proving (Groth16): refused with every unsupported op when the model cannot be proven. With `Accept: application/x-ndjson` the answer streams setup progress lines `{"progress":{stage,message}}` then `{"result":PushResult}` or `{"error":Problem}`.',
+  }),
+  ptau: cidString.optional().openapi({
+    description:
+      'With zk: CID of an uploaded (POST /v1/blobs) phase-2-prepared powers-of-tau file from a public ceremony',
+  }),
+  calibrate: cidString.optional().openapi({
+    description:
+      'With zk: CID of an uploaded JSON inputs document to measure the circuit error against onnxruntime on',
+  }),
 });
+
+export const BlobResultSchema = z.object({ cid: z.string(), size: z.number().int() }).openapi('BlobResult');
+
+export const ZkInfoSchema = z
+  .object({
+    modelCid: z.string(),
+    artifacts: z
+      .record(z.string(), z.string())
+      .openapi({ description: 'zk.circuit, zk.wasm, zk.zkey, zk.vkey, zk.layout CIDs' }),
+    vkeyCid: z.string(),
+    vkey: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'Groth16 verification key (snarkjs JSON)' }),
+    layoutCid: z.string(),
+    layout: ZkLayoutSchema,
+  })
+  .openapi('ZkInfo');
 
 export const InferRequestSchema = z
   .object({

@@ -2,6 +2,7 @@
  * What every command gets: where it runs, where output goes, and a client on either a
  * running node (`--node URL`) or an in-process node on a data directory.
  */
+import { resolve } from 'node:path';
 import { createApp } from '../api/app.ts';
 import { resolveDataDir } from '../node/config.ts';
 import { PlumbNode } from '../node/node.ts';
@@ -40,8 +41,10 @@ export async function startLocalNode(
   ctx: CommandContext,
   extra: { port?: number; host?: string } = {},
 ): Promise<PlumbNode> {
+  const ptauDir = ctx.env['PLUMB_ZK_PTAU_DIR'];
   const node = new PlumbNode({
     dataDir: resolveDataDir({ dataDir: ctx.dataDir, cwd: ctx.cwd, env: ctx.env }),
+    ...(ptauDir ? { zkPtauDir: resolve(ctx.cwd, ptauDir) } : {}),
     ...extra,
   });
   await node.start();

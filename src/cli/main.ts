@@ -10,20 +10,23 @@ import { infer } from './commands/infer.ts';
 import { modelList, modelPull, modelPush, modelShow } from './commands/model.ts';
 import { nodeInfo, nodeStart } from './commands/node.ts';
 import { verify } from './commands/verify.ts';
-import { modelZkReport } from './commands/zk.ts';
+import { modelZkReport, zkExportVerifier, zkVkey } from './commands/zk.ts';
 import type { CommandContext } from './context.ts';
 
 export const usage = `plumb ${plumbVersion}: host ONNX models, serve inference with receipts anyone can verify
 
 Usage:
   plumb model push FILE --name OWNER/NAME [--version SEMVER] [--description TEXT]
+                   [--zk [--calibrate INPUT.json] [--ptau FILE.ptau]]   also set up zk proving
   plumb model ls
   plumb model show OWNER/NAME[@VERSION] | CID
   plumb model pull CID -o FILE
   plumb model zk-report FILE                 can this model be proven? unsupported ops, cost
   plumb infer OWNER/NAME[@VERSION] | CID --input FILE [--input FILE...] [--out receipt.json]
-                                        [--mode signed] [--nonce 0x...]
-  plumb verify RECEIPT.json [--reexecute]
+                                        [--mode signed|zk] [--nonce 0x...]
+  plumb verify RECEIPT.json [--reexecute]    zk receipts: against the model's registered key
+  plumb zk vkey OWNER/NAME[@VERSION] | CID [-o FILE]     the model's verification key
+  plumb zk export-verifier OWNER/NAME[@VERSION] | CID -o Verifier.sol
   plumb node start [--port N] [--host ADDR]
   plumb node info
 
@@ -48,6 +51,9 @@ const options = {
   mode: { type: 'string' },
   nonce: { type: 'string' },
   reexecute: { type: 'boolean', default: false },
+  zk: { type: 'boolean', default: false },
+  calibrate: { type: 'string' },
+  ptau: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
 } as const;
@@ -108,8 +114,9 @@ export async function run(p: RunParameters): Promise<number> {
     const mode = v.mode as Mode | undefined;
     if (mode !== undefined && !modes.includes(mode))
       throw new UsageError(`--mode: expected one of ${modes.join(', ')}, got "${mode}"`);
-    const command = group === 'model' || group === 'node' ? `${group} ${sub ?? ''}`.trim() : group;
-    const args = group === 'model' || group === 'node' ? rest : [sub, ...rest].filter((a) => a !== undefined);
+    const grouped = group === 'model' || group === 'node' || group === 'zk';
+    const command = grouped ? `${group} ${sub ?? ''}`.trim() : group;
+    const args = grouped ? rest : [sub, ...rest].filter((a) => a !== undefined);
     switch (command) {
       case 'model push':
         await modelPush(ctx, {
@@ -117,6 +124,21 @@ export async function run(p: RunParameters): Promise<number> {
           name: need(v.name, '--name OWNER/NAME'),
           version: v.version,
           description: v.description,
+          zk: v.zk,
+          calibrate: v.calibrate,
+          ptau: v.ptau,
+        });
+        break;
+      case 'zk vkey':
+        await zkVkey(ctx, {
+          ref: need(args[0], 'model: plumb zk vkey OWNER/NAME[@VERSION] | CID'),
+          out: v.output,
+        });
+        break;
+      case 'zk export-verifier':
+        await zkExportVerifier(ctx, {
+          ref: need(args[0], 'model: plumb zk export-verifier OWNER/NAME[@VERSION] | CID -o Verifier.sol'),
+          out: need(v.output, '-o FILE (e.g. -o Verifier.sol)'),
         });
         break;
       case 'model ls':

@@ -1,10 +1,12 @@
 /** Inference, receipts and verification routes. */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PlumbError } from '../../core/errors.ts';
-import { parseReceipt, verifyReceipt } from '../../core/receipt.ts';
+import { parseReceipt } from '../../core/receipt.ts';
 import { infer } from '../../node/infer.ts';
 import type { PlumbNode } from '../../node/node.ts';
 import { reexecute } from '../../node/reexecute.ts';
+import { zkKeyOf } from '../../node/zk/keys.ts';
+import { verifyReceipt } from '../../proof/zk/verify-receipt.ts';
 import { jsonBody } from '../node-body.ts';
 import {
   InferRequestSchema,
@@ -19,7 +21,7 @@ const inferRoute = createRoute({
   method: 'post',
   path: '/v1/infer',
   tags: ['inference'],
-  summary: 'Run a model; returns the outputs in a signed receipt',
+  summary: 'Run a model; returns the outputs in a signed receipt (mode zk: with a Groth16 proof)',
   request: { body: { required: true, content: { 'application/json': { schema: InferRequestSchema } } } },
   responses: {
     200: json(ReceiptSchema, 'The receipt, with outputs and evidence'),
@@ -61,7 +63,8 @@ const verifyRoute = createRoute({
   method: 'post',
   path: '/v1/verify',
   tags: ['inference'],
-  summary: 'Verify a receipt (hashes and signature; optionally re-execute)',
+  summary:
+    "Verify a receipt (hashes and signature; zk receipts: the proof, against the model's registered key; optionally re-execute)",
   request: { body: { required: true, content: { 'application/json': { schema: VerifyRequestSchema } } } },
   responses: {
     200: json(VerifyResultSchema, 'The checks and the verdict'),
@@ -106,7 +109,8 @@ export function inferenceRoutes(app: OpenAPIHono, node: PlumbNode): void {
   app.openapi(verifyRoute, async (c) => {
     const { receipt: json, reexecute: again } = c.req.valid('json');
     const receipt = parseReceipt(json); // malformed: 422 problem; well-formed but false: valid=false
-    const result = verifyReceipt(receipt);
+    // zk receipts: against the verification key registered here for the receipt's model.
+    const result = await verifyReceipt(receipt, { zk: (cid) => zkKeyOf(node, cid) });
     if (again && result.valid) {
       const r = await reexecute(node, receipt);
       result.checks.push({ check: 'reexecute', ok: r.ok, message: r.message });

@@ -2,8 +2,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PlumbError } from '../../core/errors.ts';
 import type { PlumbNode } from '../../node/node.ts';
-import { pushModel } from '../../node/push-model.ts';
+import { type PushModelReturnType, pushModel } from '../../node/push-model.ts';
+import type { SetupProgress } from '../../proof/zk/setup.ts';
 import { incomingOf } from '../node-body.ts';
+import { problemResponse } from '../problem.ts';
 import {
   ModelFileSchema,
   PushQuerySchema,
@@ -40,7 +42,14 @@ const push = createRoute({
     },
   },
   responses: {
-    201: json(PushResultSchema, 'Stored: CID, version and manifest'),
+    201: {
+      description:
+        'Stored: CID, version and manifest (and the zk setup). With zk and `Accept: application/x-ndjson`, once the setup starts: 200 and NDJSON lines {"progress"} ... then {"result"} or {"error"}.',
+      content: {
+        'application/json': { schema: PushResultSchema },
+        'application/x-ndjson': { schema: z.string() },
+      },
+    },
     400: errorResponses[400],
     409: errorResponses[400],
     413: errorResponses[400],
@@ -95,6 +104,20 @@ const content = createRoute({
   },
 });
 
+/** A JSON document stored as a blob (uploaded with POST /v1/blobs). */
+async function readJsonBlob(node: PlumbNode, cid: string, what: string): Promise<unknown> {
+  if (!(await node.hub.blobs.has(cid)))
+    throw new PlumbError(
+      'INVALID_ARGUMENT',
+      `${what}: no blob ${cid} on this node: upload it first (POST /v1/blobs)`,
+    );
+  try {
+    return JSON.parse(new TextDecoder().decode(await node.hub.blobs.get(cid)));
+  } catch (error) {
+    throw new PlumbError('INVALID_ARGUMENT', `${what}: blob ${cid} is not JSON`, { cause: error });
+  }
+}
+
 export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
   const fileBody = (cid: string) => {
     const { file: f } = node.hub.resolve(cid);
@@ -114,13 +137,63 @@ export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
     // Stream from Node's request when there is one (cheaper than the web stream), else the web body.
     const body = incomingOf(c) ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
     if (!body) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
-    const result = await pushModel(node, {
+    const zk = q.zk === 'true';
+    if (!zk && (q.ptau !== undefined || q.calibrate !== undefined))
+      throw new PlumbError('INVALID_ARGUMENT', 'query: ptau and calibrate need zk=true');
+    const calibrate =
+      q.calibrate !== undefined ? await readJsonBlob(node, q.calibrate, 'calibrate') : undefined;
+    const stream = zk && (c.req.header('accept') ?? '').includes('application/x-ndjson');
+    let onProgress: ((p: SetupProgress) => void) | undefined;
+    const started = new Promise<void>((resolve) => {
+      onProgress = (p) => {
+        resolve();
+        events.push(p);
+        wake?.();
+      };
+    });
+    const events: (SetupProgress | { done: PushModelReturnType } | { error: unknown })[] = [];
+    let wake: (() => void) | undefined;
+    const pushing = pushModel(node, {
       source: body,
       repo: q.repo,
       version: q.version,
       description: q.description,
+      ...(zk
+        ? {
+            zk: {
+              ...(q.ptau !== undefined ? { ptau: q.ptau } : {}),
+              ...(calibrate !== undefined ? { calibrate } : {}),
+              ...(stream ? { onProgress } : {}),
+            },
+          }
+        : {}),
     });
-    return c.json(result, 201);
+    if (!stream) return c.json(await pushing, 201);
+    // Answer plainly if the push ends before a setup starts (refused, or artifacts reused).
+    const first = await Promise.race([pushing.then((r) => ({ r })), started.then(() => undefined)]);
+    if (first) return c.json(first.r, 201);
+    pushing
+      .then(
+        (done) => events.push({ done }),
+        (error: unknown) => events.push({ error }),
+      )
+      .finally(() => wake?.());
+    const encoder = new TextEncoder();
+    const line = (v: unknown) => encoder.encode(`${JSON.stringify(v)}\n`);
+    const body2 = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        while (events.length === 0) await new Promise<void>((r) => (wake = r));
+        const e = events.shift()!;
+        if ('done' in e) {
+          controller.enqueue(line({ result: e.done }));
+          controller.close();
+        } else if ('error' in e) {
+          controller.enqueue(line({ error: await problemResponse(e.error).json() }));
+          controller.close();
+        } else controller.enqueue(line({ progress: e }));
+      },
+    });
+    return new Response(body2, { status: 200, headers: { 'content-type': 'application/x-ndjson' } }) as never;
   });
 
   app.openapi(repository, (c) => {

@@ -40,6 +40,12 @@ export async function infer(ctx: CommandContext, o: InferOptions): Promise<void>
       `  model ${receipt.modelCid}${receipt.model ? ` (${receipt.model.repo}@${receipt.model.version})` : ''}`,
     );
     print(ctx, `  mode ${receipt.mode}, signed by ${receipt.node}`);
+    const zk = receipt.evidence.zk;
+    if (zk)
+      print(
+        ctx,
+        `  proof ${zk.protocol} (${zk.curve}), ${zk.publicSignals.length} public signals, verification key ${zk.verificationKey}`,
+      );
     if (o.out) print(ctx, `  written to ${o.out}`);
   } finally {
     await session.close();

@@ -6,23 +6,52 @@ import { pipeline } from 'node:stream/promises';
 import { PlumbError } from '../../core/errors.ts';
 import { formatShape } from '../../core/inputs.ts';
 import type { Manifest } from '../../core/manifest.ts';
+import { assertProvable } from '../../node/zk/setup.ts';
+import { readPtauInfo } from '../../proof/zk/ptau-file.ts';
 import { getModel } from '../../sdk/actions/getModel.ts';
 import { listModels } from '../../sdk/actions/listModels.ts';
 import { pullModel } from '../../sdk/actions/pullModel.ts';
 import { pushModel } from '../../sdk/actions/pushModel.ts';
+import type { PushResult } from '../../sdk/types.ts';
 import { type CommandContext, mb, openSession, print, printJson, progress } from '../context.ts';
+import { readBytes, readJson } from '../read-inputs.ts';
 
 export type ModelPushOptions = {
   file: string;
   name: string;
   version?: string | undefined;
   description?: string | undefined;
+  /** Set up zk proving: refused before anything is stored when the model cannot be proven. */
+  zk?: boolean | undefined;
+  /** With zk: an input file to measure the circuit error against onnxruntime on. */
+  calibrate?: string | undefined;
+  /** With zk: a phase-2-prepared powers-of-tau file from a public ceremony. */
+  ptau?: string | undefined;
 };
 
 export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promise<void> {
   const path = resolve(ctx.cwd, o.file);
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new PlumbError('INVALID_ARGUMENT', `cannot read ${o.file}: no such file`);
+  if (!o.zk && (o.calibrate !== undefined || o.ptau !== undefined))
+    throw new PlumbError('INVALID_ARGUMENT', '--calibrate and --ptau go with --zk');
+  let ptau: { path: string; size: number } | undefined;
+  let calibrate: unknown;
+  if (o.zk) {
+    // Before anything is uploaded: can the model be proven, and are the extra files usable?
+    assertProvable(await readBytes(path));
+    if (o.ptau !== undefined) {
+      const ptauPath = resolve(ctx.cwd, o.ptau);
+      const p = await readPtauInfo(ptauPath, o.ptau);
+      if (!p.prepared)
+        throw new PlumbError(
+          'INVALID_ARGUMENT',
+          `${o.ptau} is not prepared for phase 2 (run \`snarkjs powersoftau prepare phase2\` on it)`,
+        );
+      ptau = { path: ptauPath, size: (await stat(ptauPath)).size };
+    }
+    if (o.calibrate !== undefined) calibrate = await readJson(resolve(ctx.cwd, o.calibrate));
+  }
   const session = await openSession(ctx);
   const bar = progress(ctx, `uploading ${o.file}`);
   try {
@@ -33,12 +62,25 @@ export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promi
       description: o.description,
       size: info.size,
       onProgress: (sent) => bar.update(sent, info.size),
+      ...(o.zk
+        ? {
+            zk: {
+              ...(ptau ? { ptau: createReadStream(ptau.path), ptauSize: ptau.size } : {}),
+              ...(calibrate !== undefined ? { calibrate } : {}),
+              onProgress: (p) => {
+                bar.end();
+                if (!ctx.json) ctx.stderr.write(`zk setup: ${p.stage}: ${p.message}\n`);
+              },
+            },
+          }
+        : {}),
     });
     bar.end();
     if (ctx.json) return printJson(ctx, result);
     print(ctx, `pushed ${result.repo}@${result.version}`);
     print(ctx, `  cid      ${result.cid}`);
     printManifest(ctx, result.manifest);
+    if (result.zk) printZk(ctx, result.zk);
   } finally {
     bar.end();
     await session.close();
@@ -101,6 +143,31 @@ export async function modelPull(
     bar.end();
     await session.close();
   }
+}
+
+function printZk(ctx: CommandContext, zk: NonNullable<PushResult['zk']>): void {
+  const l = zk.layout;
+  const ms = (x: number) => `${(x / 1000).toFixed(1)} s`;
+  print(
+    ctx,
+    `  zk       Groth16 (bn128), ${l.constraints.toLocaleString('en-US')} constraints, domain 2^${l.power}, scale 2^${l.scale}, inputs within ${l.bits} bits`,
+  );
+  print(
+    ctx,
+    `  setup    ${zk.reused ? 'reused the stored setup (made in ' : ''}compile ${ms(l.timings.compileMs)}, ptau ${ms(l.timings.ptauMs)}, zkey ${ms(l.timings.zkeyMs)}${zk.reused ? ')' : ''}`,
+  );
+  print(ctx, `  vkey     ${zk.artifacts['zk.vkey']}`);
+  if (zk.calibration)
+    print(
+      ctx,
+      `  error    max |circuit - onnxruntime| = ${zk.calibration.maxAbsError.toPrecision(3)} over ${zk.calibration.outputs} outputs (calibration input)`,
+    );
+  if (l.ptau.supplied)
+    print(
+      ctx,
+      `  note     ptau user-supplied (2^${l.ptau.power}); the phase-2 contribution is still local: ${l.warning}`,
+    );
+  else print(ctx, `  WARNING  ${l.warning}`);
 }
 
 function printManifest(ctx: CommandContext, m: Manifest): void {

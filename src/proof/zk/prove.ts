@@ -47,12 +47,13 @@ export function circuitInputs(
       );
     const half = 1n << BigInt(circuit.bits - 1);
     const q = fromTensor(t, circuit.scale, `input "${layout.name}"`).data;
-    for (const v of q)
-      if (v < -half || v >= half)
-        throw new PlumbError(
-          'INVALID_INPUT',
-          `input "${layout.name}" is outside the circuit's ${circuit.bits}-bit range`,
-        );
+    const i = q.findIndex((v) => v < -half || v >= half);
+    if (i >= 0)
+      throw new PlumbError(
+        'INVALID_INPUT',
+        `input "${layout.name}" is outside the circuit's ${circuit.bits}-bit range: element ${i} is ${t.data[i]}, the circuit takes |x| < ${2 ** (circuit.bits - 1 - circuit.scale)}`,
+        { metaMessages: ['Set up the circuit for a wider input range (more input bits) to prove it.'] },
+      );
     out[layout.signal] = q.map(signedToField);
   }
   return out;

@@ -4,8 +4,9 @@ export type CircuitOptions = {
   /** Fixed-point scale s (values are at 2^s), default 12 as the exact executor. */
   scale?: number;
   /**
-   * Signed bit width of the public inputs, default 32 (|x| < 2^(31-s): 524,288 at s = 12). The
-   * verifier checks it; every internal value's range check is sized from the inputs' range.
+   * Signed bit width of the public inputs, default 24 (|x| < 2^(23-s): 2048 at s = 12, enough for
+   * normalized features and 0-255 pixels). The verifier checks it; every internal value's range
+   * check is sized from the inputs' range, so wider input ranges cost constraints.
    */
   bits?: number;
   /** Widest internal range check, default 64 (values that would need more have no proof). */

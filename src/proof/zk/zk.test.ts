@@ -108,7 +108,7 @@ describe('zk mode (Groth16 over the exact executor)', { timeout: 180_000 }, () =
         assert.equal(await verify(c.artifacts!.vkey, c.proof!.proof, sig, c.artifacts!.circuit), false);
         assert.match(
           publicInputProblem(c.artifacts!.circuit, sig) ?? '',
-          /outside the circuit's 32-bit range/,
+          /outside the circuit's 24-bit range/,
         );
       });
 

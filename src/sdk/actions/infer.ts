@@ -8,7 +8,7 @@ export type InferReturnType = Receipt;
  * Run a model on the node and get its outputs in a signed receipt.
  * @example
  * const receipt = await infer(client, { model: 'acme/mlp', inputs: { x: { dtype: 'float32', shape: [1, 3], data: [1, 2, 3] } } })
- * verifyReceipt(receipt).valid // true
+ * (await verifyReceipt(receipt)).valid // true
  */
 export function infer(client: Client, p: InferParameters): Promise<InferReturnType> {
   const body: Record<string, unknown> = { model: p.model, inputs: p.inputs };
