@@ -7,6 +7,7 @@ import { PlumbError } from '../../core/errors.ts';
 import type { GraphProto, NodeProto, TensorProto } from '../../core/onnx/types.ts';
 import { nodeError } from '../../runtime/exact/attributes.ts';
 import { registry } from '../../runtime/exact/ops/registry.ts';
+import { shapeOnlyOps, shapeOnlyValue } from '../../runtime/exact/ops/shape-of.ts';
 import { constProto, size } from '../../runtime/exact/tensor.ts';
 import type { Emitter } from './gadgets.ts';
 import { type Lin, symOf, type Val } from './lin.ts';
@@ -80,14 +81,21 @@ function walkNodes(graph: GraphProto, env: Env, em: Emitter, ctx: FoldContext): 
       return v;
     };
     const opt = (i: number): Val | undefined => (node.input[i] ? get(i) : undefined);
+    const first = node.input[0] ? env.get(node.input[0]) : undefined;
+    if (shapeOnlyOps.includes(node.opType) && first?.kind === 'sym') {
+      // Shapes are static: Shape/Size of a non-constant tensor is a constant.
+      const out = node.output[0];
+      if (out) env.set(out, { kind: 'const', t: shapeOnlyValue(node, first.shape) });
+      continue;
+    }
     const present = node.input.flatMap((n, i) => (n === '' ? [] : [get(i)]));
     if (present.every((v) => v.kind === 'const')) {
       foldConstant(node, get, env, ctx);
       continue;
     }
-    const out = lowerNode(node, get, opt, em, ctx);
-    const first = node.output[0];
-    if (first) env.set(first, out);
+    const value = lowerNode(node, get, opt, em, ctx);
+    const out = node.output[0];
+    if (out) env.set(out, value);
   }
 }
 

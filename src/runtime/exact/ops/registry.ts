@@ -12,6 +12,7 @@ import type { OpImpl } from './op.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
 import { shapeOps } from './shape.ts';
+import { shapeOfOps } from './shape-of.ts';
 
 export const registry: ReadonlyMap<string, OpImpl> = new Map(
   Object.entries({
@@ -20,6 +21,7 @@ export const registry: ReadonlyMap<string, OpImpl> = new Map(
     ...poolOps,
     ...batchNormOps,
     ...shapeOps,
+    ...shapeOfOps,
     ...indexingOps,
     ...layoutOps,
     ...castOps,
