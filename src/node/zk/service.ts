@@ -43,6 +43,11 @@ export class ZkService {
   }
 
   /** Jobs running and waiting. */
+  /** Process ids of the live workers (for diagnostics and tests). */
+  get pids(): number[] {
+    return this.#slots.flatMap((s) => (s.worker.pid !== undefined ? [s.worker.pid] : []));
+  }
+
   get load(): { running: number; queued: number } {
     return { running: this.#slots.filter((s) => s.current).length, queued: this.#queue.length };
   }

@@ -47,8 +47,9 @@ export async function readPtauInfo(path: string, what = path): Promise<PtauInfo>
       if (bytesRead !== length) throw bad(what, 'the file is truncated');
       return buf;
     };
+    const magic = await read(0, Math.min(4, size));
+    if (magic.toString('latin1') !== 'ptau') throw bad(what, 'it does not start with "ptau"');
     const head = await read(0, 12);
-    if (head.toString('latin1', 0, 4) !== 'ptau') throw bad(what, 'it does not start with "ptau"');
     const nSections = head.readUInt32LE(8);
     const sections = new Map<number, { position: number; size: number }>();
     let position = 12;
