@@ -27,6 +27,8 @@ export type SourceParts = {
   decls: readonly string[];
   /** Constraint lines of the main template. */
   lines: readonly string[];
+  /** Extra templates used by the lines (Emitter.templates). */
+  templates?: readonly string[];
 };
 
 const describe = (l: SignalLayout) => `${l.name} -> ${l.signal}[${l.size}] [${l.shape.join(', ')}]`;
@@ -46,6 +48,7 @@ export function assembleSource(p: SourceParts): string {
   const publicList = p.inputs.map((i) => i.signal).join(', ');
   return [
     GADGETS_SOURCE,
+    ...(p.templates ?? []),
     `// Model: ${p.graphName || '(unnamed)'}; scale 2^${p.scale}; inputs signed ${p.bits} bits; range checks up to ${p.maxBits} bits.`,
     `// Inputs: ${p.inputs.map(describe).join('; ')}`,
     `// Outputs: ${p.outputs.map(describe).join('; ')}`,

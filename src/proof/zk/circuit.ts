@@ -45,6 +45,7 @@ import { assembleSource, assignPublicOffsets } from './assemble.ts';
 import { arithmeticCircuitOps } from './elementwise.ts';
 import { Emitter } from './gadgets.ts';
 import { lowerGraph } from './graph.ts';
+import { logicCircuitOps } from './logic.ts';
 import { shapeCircuitOps } from './shape-ops.ts';
 import type { CircuitOptions, CompiledCircuit } from './types.ts';
 
@@ -74,6 +75,7 @@ export const circuitOps: readonly string[] = [
   'Sub',
   ...shapeCircuitOps,
   ...arithmeticCircuitOps,
+  ...logicCircuitOps,
 ];
 
 /** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */

@@ -69,6 +69,8 @@ template DivConst(D, K, B) {
 /** Writes the body of the main template, one gadget instance at a time. */
 export class Emitter {
   readonly lines: string[] = [];
+  /** Extra top-level templates by name (e.g. nonlinear.ts's), emitted after GADGETS_SOURCE. */
+  readonly templates = new Map<string, string>();
   constraints = 0;
   private counter = 0;
   readonly s: number;

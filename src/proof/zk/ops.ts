@@ -11,8 +11,9 @@ import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exa
 import { lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
+import { hasIntInput, lowerLogic } from './logic.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
-import { castSym, rewire } from './shape-ops.ts';
+import { rewire } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
   const alpha = attrFloat(node, 'alpha', 1);
@@ -126,6 +127,8 @@ export function lowerNode(
 ): Val {
   const s = ctx.s;
   const what = `${node.opType} node "${node.name}"`;
+  // Non-constant integer / bool tensors (comparison results) only reach ops that expect them.
+  if (hasIntInput(node, opt)) return lowerLogic(node, get, opt, em, ctx);
   switch (node.opType) {
     case 'Gemm':
       return gemm(node, get(0), get(1), opt(2), em, s);
@@ -166,8 +169,18 @@ export function lowerNode(
         throw nodeError(node, 'the shape must be a constant integer tensor');
       return reshapeTo(node, symOf(get(0), s), spec.t.data.map(Number));
     }
+    case 'And':
     case 'Cast':
-      return castSym(node, get(0));
+    case 'Equal':
+    case 'Greater':
+    case 'GreaterOrEqual':
+    case 'Less':
+    case 'LessOrEqual':
+    case 'Not':
+    case 'Or':
+    case 'Where':
+    case 'Xor':
+      return lowerLogic(node, get, opt, em, ctx);
     case 'Concat':
     case 'Expand':
     case 'Gather':

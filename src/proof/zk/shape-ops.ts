@@ -1,6 +1,6 @@
 /**
  * Pure rewiring ops in circuits: Concat, Expand, Gather, Pad, Resize / Upsample (nearest), Slice,
- * Squeeze, Tile, Transpose, Unsqueeze, and Cast between float types. No constraint: output
+ * Squeeze, Tile, Transpose, Unsqueeze (Cast between float types: see logic.ts). No constraint: output
  * elements are input elements (or constants the op writes, e.g. Pad's value).
  *
  * One definition with the exact executor: the executor's OWN kernel runs on index tensors (the
@@ -13,8 +13,7 @@
  * validation (axes, pads, modes...) applies unchanged, with the executor's error messages.
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
-import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
-import { castIsFloat } from '../../runtime/exact/ops/cast.ts';
+import { nodeError } from '../../runtime/exact/attributes.ts';
 import { registry } from '../../runtime/exact/ops/registry.ts';
 import type { XTensor } from '../../runtime/exact/types.ts';
 import { type Lin, linConst, type Sym, symOf, type Val } from './lin.ts';
@@ -35,12 +34,23 @@ const DATA_INPUTS: Record<string, 'first' | 'all'> = {
   Upsample: 'first',
 };
 
-/** Op types this module lowers. */
+/** Op types this module lowers (Cast: see logic.ts). */
 export const shapeCircuitOps: readonly string[] = [...Object.keys(DATA_INPUTS), 'Cast'];
 
-/** Lower a rewiring op (see the module comment) to a symbolic tensor. */
-export function rewire(node: NodeProto, opt: (i: number) => Val | undefined, ctx: LowerContext): Sym {
-  const which = DATA_INPUTS[node.opType];
+/** Also rewiring, lowered elsewhere for float tensors but here for integer ones (logic.ts). */
+const MORE_DATA_INPUTS: Record<string, 'first'> = { Flatten: 'first', Identity: 'first', Reshape: 'first' };
+
+/**
+ * Lower a rewiring op (see the module comment) to a symbolic tensor; `int`: the data inputs are
+ * unscaled integer tensors (bool results, see logic.ts), constants among them taken unscaled too.
+ */
+export function rewire(
+  node: NodeProto,
+  opt: (i: number) => Val | undefined,
+  ctx: LowerContext,
+  int = false,
+): Sym {
+  const which = DATA_INPUTS[node.opType] ?? MORE_DATA_INPUTS[node.opType];
   const impl = registry.get(node.opType);
   if (!which || !impl) throw nodeError(node, 'op is not a rewiring op');
   if (node.opType === 'Resize' || node.opType === 'Upsample') {
@@ -58,7 +68,7 @@ export function rewire(node: NodeProto, opt: (i: number) => Val | undefined, ctx
   vals.forEach((v, i) => {
     if (!v) return;
     if (isData(i)) {
-      const x = symOf(v, ctx.s);
+      const x = int && v.kind === 'const' ? unscaled(v.t) : symOf(v, ctx.s);
       base[i] = pool.length;
       shapes[i] = x.shape;
       pool.push(...x.data);
@@ -75,10 +85,10 @@ export function rewire(node: NodeProto, opt: (i: number) => Val | undefined, ctx
       const shape = shapes[i]!;
       const start = offset + base[i]!;
       const n = shape.reduce((a, b) => a * b, 1);
-      return { shape, data: Array.from({ length: n }, (_, k) => BigInt(start + k)), int: false };
+      return { shape, data: Array.from({ length: n }, (_, k) => BigInt(start + k)), int };
     };
     const out = kernel({ get: tensor, opt: (i) => (vals[i] ? tensor(i) : undefined) })[0];
-    if (!out || out.int) throw nodeError(node, 'unexpected output of the rewiring kernel');
+    if (!out || out.int !== int) throw nodeError(node, 'unexpected output of the rewiring kernel');
     return out;
   };
   const N = pool.length;
@@ -98,13 +108,6 @@ export function rewire(node: NodeProto, opt: (i: number) => Val | undefined, ctx
   return { kind: 'sym', shape: a.shape, data };
 }
 
-/** Cast of a non-constant tensor: float to float is the identity (one representation at 2^s). */
-export function castSym(node: NodeProto, x: Val): Val {
-  const to = attrInt(node, 'to', 0);
-  if (!castIsFloat(to))
-    throw nodeError(
-      node,
-      `casting a non-constant tensor to element type ${to} is not supported in circuits (only float and double)`,
-    );
-  return x;
+function unscaled(t: XTensor): Sym {
+  return { kind: 'sym', shape: t.shape, data: t.data.map(linConst) };
 }

@@ -1,0 +1,120 @@
+/**
+ * Comparisons, logic, Where and bool Casts in circuits (logic.ts): witness outputs EQUAL the
+ * exact executor's integers, the executor is within a quantization step of onnxruntime (values
+ * are selected, not computed; a comparison can only differ within EPS of a tie, which random
+ * inputs do not hit), and bool tensors are refused by ops that do not expect them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildModel } from '../../../test/fixtures/onnx-builder.ts';
+import {
+  assertNearOrt,
+  assertWitnessExact,
+  buildCase,
+  f32,
+  i64,
+  node,
+  type OpCase,
+} from '../../../test/helpers/zk-witness.ts';
+import { isPlumbError } from '../../core/errors.ts';
+import { compileCircuit } from './circuit.ts';
+import { releaseZk } from './setup.ts';
+
+const EPS = 2 ** -13;
+
+const cases: OpCase[] = [
+  {
+    name: 'Less -> Not -> Where with constant branches (as ezkl 1l_where, float input)',
+    shapes: [[2, 4]],
+    nodes: [
+      node('Less', ['x', 'z'], undefined, ['lt']),
+      node('Not', ['lt'], undefined, ['ge']),
+      node('Where', ['ge', 'three', 'five']),
+    ],
+    initializers: { z: f32([], [0]), three: f32([], [3]), five: f32([1, 4], [5, -5, 0.5, 0]) },
+    tol: 0,
+  },
+  {
+    name: 'Greater / LessOrEqual / GreaterOrEqual of two inputs -> And, Or, Xor -> Where of two inputs',
+    shapes: [[2, 3], [3]],
+    nodes: [
+      node('Greater', ['x', 'x2'], undefined, ['gt']),
+      node('LessOrEqual', ['x', 'h'], undefined, ['le']),
+      node('GreaterOrEqual', ['x2', 'z'], undefined, ['ge']),
+      node('And', ['gt', 'le'], undefined, ['a']),
+      node('Or', ['a', 'ge'], undefined, ['o']),
+      node('Xor', ['o', 'gt'], undefined, ['c']),
+      node('Where', ['c', 'x', 'x2']),
+    ],
+    initializers: { z: f32([], [0]), h: f32([], [1]) },
+    tol: EPS,
+  },
+  {
+    name: 'Equal (is-zero) of Relu to 0 -> Where; bool Cast to float; float Cast to bool',
+    shapes: [[3, 3]],
+    nodes: [
+      node('Relu', ['x'], undefined, ['r']),
+      node('Equal', ['r', 'z'], undefined, ['eq']),
+      node('Cast', ['eq'], { to: { int: 1 } }, ['ef']),
+      node('Cast', ['r'], { to: { int: 9 } }, ['rb']),
+      node('Cast', ['rb'], { to: { int: 1 } }, ['rf']),
+      node('Where', ['eq', 'x', 'ef'], undefined, ['w']),
+      node('Add', ['w', 'rf']),
+    ],
+    initializers: { z: f32([], [0]) },
+    tol: EPS,
+  },
+  {
+    name: 'bool tensors through Transpose, Reshape, Concat and Gather, then Where',
+    shapes: [[2, 3]],
+    nodes: [
+      node('Less', ['x', 'h'], undefined, ['lt']),
+      node('Transpose', ['lt'], undefined, ['t']),
+      node('Reshape', ['t', 'sh'], undefined, ['r']),
+      node('Concat', ['r', 'r'], { axis: { int: 0 } }, ['c']),
+      node('Gather', ['c', 'ix'], undefined, ['g']),
+      node('Where', ['g', 'k', 'x']),
+    ],
+    initializers: { h: f32([], [0.5]), sh: i64([2], [2, 3]), ix: i64([2], [3, 0]), k: f32([], [7]) },
+    tol: EPS,
+  },
+];
+
+const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));
+
+describe('zk comparison and logic ops equal the exact executor', { timeout: 120_000 }, () => {
+  after(async () => {
+    await releaseZk();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const [i, c] of cases.entries())
+    it(c.name, async (t) => {
+      const { bytes, inputs } = buildCase(c, 90 + i);
+      const err = await assertNearOrt(bytes, inputs, c.tol);
+      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
+      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
+    });
+
+  it('refuses bool tensors where values at 2^s are expected, naming the node', () => {
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [2] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+      nodes: [
+        node('Less', ['x', 'z'], undefined, ['lt']),
+        node('Cast', ['lt'], { to: { int: 7 } }, ['i']),
+        node('Relu', ['i']),
+      ],
+      initializers: { z: f32([], [0]) },
+    });
+    assert.throws(
+      () => compileCircuit(bytes),
+      (e: unknown) =>
+        isPlumbError(e) &&
+        /Relu node "relu": a non-constant integer or bool tensor input is not supported/.test(e.message),
+    );
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * Comparisons, boolean logic and selection in circuits, equal to the exact executor (ops/logic.ts):
+ * - Less / Greater / LessOrEqual / GreaterOrEqual: the sign bit of a difference (one range
+ *   check); Equal: an is-zero gadget (d * inv = 1 - eq, d * eq = 0: two constraints).
+ * - Results are bool tensors: symbolic tensors marked `int` whose elements are bits (bound 1).
+ *   Not is 1 - b, And a product, Or / Xor products plus linear terms.
+ * - Where(c, x, y) = y + c * (x - y): linear when x - y is constant, else one product.
+ * - Cast of a bool tensor to float scales it to 2^s (linear); Cast of a float tensor to bool is
+ *   [x != 0] (Equal's gadget); Cast between integer types of bits is the identity.
+ * Non-constant integer or bool tensors reach only these ops and rewiring ops (which keep the
+ * `int` mark); any other op refuses them, since they are not at 2^s.
+ */
+import type { NodeProto } from '../../core/onnx/types.ts';
+import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { castIsFloat } from '../../runtime/exact/ops/cast.ts';
+import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
+import type { Emitter } from './gadgets.ts';
+import { type Lin, linCombine, linConst, linSignal, type Sym, type Val } from './lin.ts';
+import type { LowerContext } from './nn.ts';
+import { rewire } from './shape-ops.ts';
+
+/** A symbolic tensor of unscaled integers (bool results, integer inputs). */
+export type IntSym = Sym & { int?: boolean };
+
+export const logicCircuitOps: readonly string[] = [
+  'And',
+  'Equal',
+  'Greater',
+  'GreaterOrEqual',
+  'Less',
+  'LessOrEqual',
+  'Not',
+  'Or',
+  'Where',
+  'Xor',
+];
+
+/** Rewiring ops that carry integer tensors unchanged. */
+const INT_REWIRING = new Set([
+  'Concat',
+  'Expand',
+  'Flatten',
+  'Gather',
+  'Identity',
+  'Pad',
+  'Reshape',
+  'Slice',
+  'Squeeze',
+  'Tile',
+  'Transpose',
+  'Unsqueeze',
+]);
+
+const isInt = (v: Val | undefined): boolean => v?.kind === 'sym' && (v as IntSym).int === true;
+
+/** Whether the node has a non-constant integer input (then `lowerIntNode` lowers it). */
+export function hasIntInput(node: NodeProto, opt: (i: number) => Val | undefined): boolean {
+  return node.input.some((name, i) => name !== '' && isInt(opt(i)));
+}
+
+/** `v` as values at 2^s (integers scaled, constants quantized), or unscaled when `int`. */
+function valuesOf(v: Val, int: boolean, s: bigint): Sym {
+  if (v.kind === 'const') {
+    const t = int ? v.t : asFixed(v.t, s);
+    return { kind: 'sym', shape: t.shape, data: t.data.map(linConst) };
+  }
+  if (isInt(v) && !int) return { kind: 'sym', shape: v.shape, data: v.data.map((l) => scale(l, 1n << s)) };
+  return v;
+}
+
+const scale = (l: Lin, k: bigint): Lin => linCombine(l, k, linConst(0n), 0n);
+
+function bit(name: string): Lin {
+  const l = linSignal(name);
+  l.bound = 1n;
+  l.nonneg = true;
+  return l;
+}
+
+/** A bool result tensor. */
+function bools(shape: number[], data: Lin[]): IntSym {
+  return { kind: 'sym', shape, data, int: true };
+}
+
+function zip(node: NodeProto, x: Sym, y: Sym, fn: (a: Lin, b: Lin) => Lin): { shape: number[]; data: Lin[] } {
+  const shape = broadcastShape(x.shape, y.shape, node);
+  const ix = broadcastIndex(x.shape, shape);
+  const iy = broadcastIndex(y.shape, shape);
+  return { shape, data: Array.from({ length: size(shape) }, (_, k) => fn(x.data[ix[k]!]!, y.data[iy[k]!]!)) };
+}
+
+/** [l >= 0] as a bit. */
+function nonneg(em: Emitter, l: Lin, what: string): Lin {
+  if (l.terms.size === 0) return linConst(l.c >= 0n ? 1n : 0n);
+  return bit(em.sign(l, what));
+}
+
+/** [l == 0] as a bit: inv is a hint, eq = 1 - l * inv and l * eq = 0 force eq = [l == 0]. */
+export function isZero(em: Emitter, l: Lin, what: string): Lin {
+  if (l.terms.size === 0) return linConst(l.c === 0n ? 1n : 0n);
+  const d = em.render(l, what);
+  const inv = em.fresh('inv');
+  const eq = em.fresh('eq');
+  em.lines.push(`    signal ${inv};`);
+  em.lines.push(`    signal ${eq};`);
+  em.lines.push(`    ${inv} <-- (${d}) != 0 ? 1 / (${d}) : 0;`);
+  em.lines.push(`    ${eq} <== 1 - (${d}) * ${inv};`);
+  em.lines.push(`    (${d}) * ${eq} === 0;`);
+  em.constraints += 2;
+  em.registerBound(eq, 1n);
+  return bit(eq);
+}
+
+/** `l` as a bit: as is when known to be one, else constrained l * (l - 1) = 0. */
+function asBit(em: Emitter, l: Lin, what: string): Lin {
+  if (l.terms.size === 0) return linConst(l.c !== 0n ? 1n : 0n);
+  if (l.nonneg && l.bound !== undefined && l.bound <= 1n) return l;
+  const r = em.render(l, what);
+  em.lines.push(`    (${r}) * (${r} - 1) === 0;`);
+  em.constraints += 1;
+  return { ...l, nonneg: true, bound: 1n };
+}
+
+/** a * b for bits (one constraint unless one is constant). */
+function and(em: Emitter, a: Lin, b: Lin, what: string): Lin {
+  if (a.terms.size === 0) return a.c === 0n ? linConst(0n) : b;
+  if (b.terms.size === 0) return b.c === 0n ? linConst(0n) : a;
+  const name = em.fresh('and');
+  em.lines.push(`    signal ${name};`);
+  em.lines.push(`    ${name} <== (${em.render(a, what)}) * (${em.render(b, what)});`);
+  em.constraints += 1;
+  em.registerBound(name, 1n);
+  return bit(name);
+}
+
+function compare(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): IntSym {
+  const what = `${node.opType} node "${node.name}"`;
+  const int = (a.kind === 'const' ? a.t.int : isInt(a)) && (b.kind === 'const' ? b.t.int : isInt(b));
+  const x = valuesOf(a, int, s);
+  const y = valuesOf(b, int, s);
+  const diff = (p: Lin, q: Lin) => (q.terms.size === 0 && q.c === 0n ? p : linCombine(p, 1n, q, -1n));
+  const not = (l: Lin) => linCombine(linConst(1n), 1n, l, -1n);
+  const fn: (p: Lin, q: Lin) => Lin = {
+    Less: (p: Lin, q: Lin) => not(nonneg(em, diff(p, q), what)),
+    GreaterOrEqual: (p: Lin, q: Lin) => nonneg(em, diff(p, q), what),
+    Greater: (p: Lin, q: Lin) => not(nonneg(em, diff(q, p), what)),
+    LessOrEqual: (p: Lin, q: Lin) => nonneg(em, diff(q, p), what),
+    Equal: (p: Lin, q: Lin) => isZero(em, diff(p, q), what),
+  }[node.opType]!;
+  const { shape, data } = zip(node, x, y, (p, q) => withBitBound(fn(p, q)));
+  return bools(shape, data);
+}
+
+const withBitBound = (l: Lin): Lin => ({ ...l, bound: 1n, nonneg: true });
+
+function logical(node: NodeProto, a: Val, b: Val, em: Emitter): IntSym {
+  const what = `${node.opType} node "${node.name}"`;
+  const x = valuesOf(a, true, 0n);
+  const y = valuesOf(b, true, 0n);
+  const { shape, data } = zip(node, x, y, (p0, q0) => {
+    const p = asBit(em, p0, what);
+    const q = asBit(em, q0, what);
+    const pq = and(em, p, q, what);
+    if (node.opType === 'And') return pq;
+    const sum = linCombine(p, 1n, q, 1n);
+    return withBitBound(linCombine(sum, 1n, pq, node.opType === 'Or' ? -1n : -2n));
+  });
+  return bools(shape, data);
+}
+
+function where(node: NodeProto, cv: Val, a: Val, b: Val, em: Emitter, s: bigint): IntSym {
+  const what = `Where node "${node.name}"`;
+  if (cv.kind === 'const') throw nodeError(node, 'a constant condition should have been folded');
+  const int = (a.kind === 'const' ? a.t.int : isInt(a)) && (b.kind === 'const' ? b.t.int : isInt(b));
+  const c = valuesOf(cv, true, s);
+  const x = valuesOf(a, int, s);
+  const y = valuesOf(b, int, s);
+  const shape = broadcastShape(broadcastShape(c.shape, x.shape, node), y.shape, node);
+  const [ic, ix, iy] = [c, x, y].map((t) => broadcastIndex(t.shape, shape)) as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+  ];
+  const data = Array.from({ length: size(shape) }, (_, k) => {
+    const cond = asBit(em, c.data[ic[k]!]!, what);
+    const p = x.data[ix[k]!]!;
+    const q = y.data[iy[k]!]!;
+    const d = linCombine(p, 1n, q, -1n);
+    let out: Lin;
+    if (d.terms.size === 0) out = linCombine(q, 1n, cond, d.c);
+    else {
+      const name = em.fresh('wh');
+      em.lines.push(`    signal ${name};`);
+      em.lines.push(`    ${name} <== (${em.render(cond, what)}) * (${em.render(d, what)});`);
+      em.constraints += 1;
+      em.registerBound(name, em.bound(d));
+      out = linCombine(q, 1n, linSignal(name), 1n);
+    }
+    // The result is p or q (cond is a bit): the larger of their bounds.
+    const bp = em.bound(p);
+    const bq = em.bound(q);
+    out.bound = bp > bq ? bp : bq;
+    return out;
+  });
+  return { kind: 'sym', shape, data, ...(int ? { int: true } : {}) };
+}
+
+/** Cast involving bool / integer tensors (see the module comment). */
+function cast(node: NodeProto, v: Val, em: Emitter, s: bigint): Val {
+  const what = `Cast node "${node.name}"`;
+  const to = attrInt(node, 'to', 0);
+  if (v.kind === 'const') return v;
+  if (isInt(v)) {
+    if (castIsFloat(to)) return valuesOf(v, false, s);
+    // Integer -> integer/bool of bits (comparison results): unchanged.
+    if (v.data.every((l) => l.terms.size === 0 || (l.nonneg && l.bound !== undefined && l.bound <= 1n)))
+      return v;
+    throw nodeError(
+      node,
+      `casting a non-constant integer tensor to element type ${to} is not supported in circuits`,
+    );
+  }
+  if (to === 9) {
+    const data = v.data.map((l) => linCombine(linConst(1n), 1n, isZero(em, l, what), -1n)).map(withBitBound);
+    return bools(v.shape, data);
+  }
+  if (castIsFloat(to)) return v;
+  throw nodeError(
+    node,
+    `casting a non-constant tensor to element type ${to} is not supported in circuits (only float, double and bool)`,
+  );
+}
+
+/** Lower a comparison / logic / Where node, or any node with a non-constant integer input. */
+export function lowerLogic(
+  node: NodeProto,
+  get: (i: number) => Val,
+  opt: (i: number) => Val | undefined,
+  em: Emitter,
+  ctx: LowerContext,
+): Val {
+  const s = ctx.s;
+  switch (node.opType) {
+    case 'Less':
+    case 'LessOrEqual':
+    case 'Greater':
+    case 'GreaterOrEqual':
+    case 'Equal':
+      return compare(node, get(0), get(1), em, s);
+    case 'Not': {
+      const what = `Not node "${node.name}"`;
+      const x = valuesOf(get(0), true, s);
+      return bools(
+        x.shape,
+        x.data.map((l) => withBitBound(linCombine(linConst(1n), 1n, asBit(em, l, what), -1n))),
+      );
+    }
+    case 'And':
+    case 'Or':
+    case 'Xor':
+      return logical(node, get(0), get(1), em);
+    case 'Where':
+      return where(node, get(0), get(1), get(2), em, s);
+    case 'Cast':
+      return cast(node, get(0), em, s);
+  }
+  if (INT_REWIRING.has(node.opType) && hasIntInput(node, opt)) {
+    const dataInputs = node.opType === 'Concat' ? node.input.map((_, i) => i) : [0];
+    if (!dataInputs.every((i) => isInt(opt(i)) || opt(i)?.kind === 'const'))
+      throw nodeError(node, 'mixes integer and float tensors');
+    const out = rewire(node, opt, ctx, true);
+    return { ...out, int: true } as IntSym;
+  }
+  throw nodeError(
+    node,
+    'a non-constant integer or bool tensor input is not supported here in circuits (only by comparisons, logic, Where, Cast and rewiring ops)',
+  );
+}

@@ -1,0 +1,409 @@
+/**
+ * Nonlinear ops in circuits, each equal to the exact executor's integers
+ * (runtime/exact/piecewise.ts, runtime/exact/ops/nonlinear.ts, ArgMax in ops/indexing.ts):
+ * - Sigmoid, Tanh, Erf, Softplus (and the exp of Softmax): one `Pw_*` template instance per
+ *   element. The prover supplies the sign bit sg and the bits of |x| = t + 2^TB * J, with
+ *   x = (2 sg - 1) |x| (one quadratic constraint; |x| < p/2 so it is the integer |x|). J is split
+ *   as J' + N * e_N where e_0..e_N is a one-hot selector (N + 1 booleans, sum 1) and J' is
+ *   range-checked: e_N = 1 forces J >= N (saturation), otherwise J' - sum i e_i = J' e_N pins
+ *   e to segment J. The cubic's coefficients are LINEAR in the one-hot bits (free); the Horner sum
+ *   ((c3 t + c2 T) t + c1 T^2) t + c0 T^3 takes three products; one rounding by the remainder's
+ *   bit decomposition (v range-checked), exactly `rshiftRound`. The saturated row has only c0.
+ *   The result is assembled from sg by the function's symmetry (one more constraint).
+ * - Softmax (rows of the executor's `softmaxPlan`): row max by the max gadget, e_j = exp(x_j - m)
+ *   at 2^(s+8) by the piecewise template, then y_j = floor((2^(s+1) e_j + S) / (2S)) (= divRound)
+ *   by the DivSignal gadget: n = q d + r with r and d - 1 - r range-checked (so r in [0, d) and
+ *   d >= 1), q range-checked, one quadratic constraint.
+ * - ArgMax: row max, z_j = [x_j == m] by an inverse (IsZero, two constraints), the first (or last,
+ *   select_last_index) z_j by a running product (one constraint), index = sum j e_j (linear).
+ *   The output is the integer index (raw), as the executor's int64 tensor.
+ * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
+ */
+import { PlumbError } from '../../core/errors.ts';
+import type { NodeProto } from '../../core/onnx/types.ts';
+import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
+import { type PiecewiseKind, type PiecewiseTable, piecewiseTable } from '../../runtime/exact/piecewise.ts';
+import { normAxis, size } from '../../runtime/exact/tensor.ts';
+import { signedBits } from './bounds.ts';
+import { FIELD_PRIME } from './field.ts';
+import type { Emitter } from './gadgets.ts';
+import { type Lin, linCombine, linConst, linSignal, type Sym, symOf, type Val } from './lin.ts';
+import type { LowerContext } from './nn.ts';
+
+/** Op types this module lowers. */
+export const nonlinearCircuitOps: readonly string[] = [
+  'ArgMax',
+  'Erf',
+  'Sigmoid',
+  'Softmax',
+  'Softplus',
+  'Sqrt',
+  'Tanh',
+];
+
+const FIELD_BITS = FIELD_PRIME.toString(2).length - 2;
+
+const bitLength = (v: bigint): number => (v <= 0n ? 0 : v.toString(2).length);
+
+/** How the template assembles y from sg and g = g(|x|). */
+type Mode = 'odd' | 'sigmoid' | 'softplus' | 'exp';
+
+const modeOf: Record<PiecewiseKind, Mode> = {
+  sigmoid: 'sigmoid',
+  tanh: 'odd',
+  erf: 'odd',
+  softplus: 'softplus',
+  exp: 'exp',
+};
+
+type PwTemplate = { name: string; yBound: bigint };
+
+/** Signed width of the rounded g: |g| <= sum |c_k| / 2^(q - out) + 1 for any u in [0, 1). */
+function gWidth(table: PiecewiseTable): number {
+  let max = 0n;
+  for (const row of table.coeffs) {
+    const sum = row.reduce((a, c) => a + (c < 0n ? -c : c), 0n);
+    if (sum > max) max = sum;
+  }
+  return signedBits((max >> BigInt(table.q - table.out)) + 2n);
+}
+
+/** The circom template of one piecewise function (parameter JB: bits of J'). */
+function pwSource(name: string, table: PiecewiseTable, mode: Mode, yb: number): string {
+  const { tb: TB, count: N, shift } = table;
+  const T = 1n << BigInt(TB);
+  const yoff = 1n << BigInt(yb - 1);
+  const rows = table.coeffs.map((r) => `[${r.join(', ')}]`).join(',\n        ');
+  const L: string[] = [
+    `// ${table.kind}: g(|x|) by a piecewise cubic on ${N} segments (runtime/exact/piecewise.ts), x at 2^${table.s}, g at 2^${table.out}.`,
+    `template ${name}(JB) {`,
+    '    signal input x;',
+    '    signal output y;',
+    `    var N = ${N};`,
+    `    var C[${N + 1}][4] = [\n        ${rows}\n    ];`,
+    '    signal sg;',
+    '    sg <-- x < 0 ? 0 : 1;',
+    '    sg * (sg - 1) === 0;',
+    '    var av = x < 0 ? -x : x;',
+    `    var jv = av >> ${TB};`,
+    '    var sat = jv >= N ? 1 : 0;',
+    '    var t = 0;',
+    '    var e2 = 1;',
+  ];
+  if (TB > 0)
+    L.push(
+      `    signal tb[${TB}];`,
+      `    for (var i = 0; i < ${TB}; i++) {`,
+      '        tb[i] <-- (av >> i) & 1;',
+      '        tb[i] * (tb[i] - 1) === 0;',
+      '        t += tb[i] * e2;',
+      '        e2 += e2;',
+      '    }',
+    );
+  L.push(
+    '    signal jb[JB];',
+    '    var jl = 0;',
+    '    e2 = 1;',
+    '    for (var i = 0; i < JB; i++) {',
+    '        jb[i] <-- ((jv - N * sat) >> i) & 1;',
+    '        jb[i] * (jb[i] - 1) === 0;',
+    '        jl += jb[i] * e2;',
+    '        e2 += e2;',
+    '    }',
+    '    signal e[N + 1];',
+    '    var esum = 0;',
+    '    var eidx = 0;',
+    '    var c0 = 0;',
+    '    var c1 = 0;',
+    '    var c2 = 0;',
+    '    var c3 = 0;',
+    '    for (var i = 0; i <= N; i++) {',
+    '        e[i] <-- sat == 1 ? (i == N ? 1 : 0) : (i == jv ? 1 : 0);',
+    '        e[i] * (e[i] - 1) === 0;',
+    '        esum += e[i];',
+    '        if (i < N) eidx += i * e[i];',
+    '        c0 += C[i][0] * e[i];',
+    '        c1 += C[i][1] * e[i];',
+    '        c2 += C[i][2] * e[i];',
+    '        c3 += C[i][3] * e[i];',
+    '    }',
+    '    esum === 1;',
+    '    jl * e[N] === jl - eidx;',
+    `    x === (2 * sg - 1) * (t + ${T} * (jl + N * e[N]));`,
+  );
+  if (TB > 0)
+    L.push(
+      '    signal h1;',
+      '    h1 <== c3 * t;',
+      '    signal h2;',
+      `    h2 <== (h1 + ${T} * c2) * t;`,
+      '    signal h3;',
+      `    h3 <== (h2 + ${T * T} * c1) * t;`,
+    );
+  else L.push('    var h3 = 0;');
+  const unit = 1n << BigInt(shift);
+  L.push(
+    `    var u = h3 + ${T * T * T} * c0 + ${(unit >> 1n) + yoff * unit};`,
+    '    signal v;',
+    '    signal r;',
+    `    v <-- u \\ ${unit};`,
+    `    r <-- u % ${unit};`,
+    `    u === v * ${unit} + r;`,
+    `    component rb = Bits(${shift});`,
+    '    rb.in <== r;',
+    `    component vb = Bits(${yb});`,
+    '    vb.in <== v;',
+  );
+  const g = `(v - ${yoff})`;
+  if (mode === 'odd') L.push(`    y <== (2 * sg - 1) * ${g};`);
+  else if (mode === 'sigmoid') L.push(`    y <== (2 * sg - 1) * ${g} + ${1n << BigInt(table.out - 1)};`);
+  else if (mode === 'exp') L.push(`    y <== ${g};`);
+  else L.push('    signal relu;', '    relu <== sg * x;', `    y <== relu + ${g};`);
+  L.push('}', '');
+  return L.join('\n');
+}
+
+/** Register (once) the template of `kind` at input scale s and output scale out. */
+function pwTemplate(
+  em: Emitter,
+  kind: PiecewiseKind,
+  out: number,
+): PwTemplate & { table: PiecewiseTable; yb: number } {
+  const table = piecewiseTable(kind, em.s, out);
+  const yb = gWidth(table);
+  const name = `Pw_${kind}_${em.s}_${out}`;
+  if (!em.templates.has(name)) em.templates.set(name, pwSource(name, table, modeOf[kind], yb));
+  return { name, yBound: 1n << BigInt(yb - 1), table, yb };
+}
+
+/** f(x) of a piecewise kind as a new signal (see the header). */
+export function piecewise(em: Emitter, kind: PiecewiseKind, x: Lin, what: string, out = em.s): Lin {
+  const { name, yBound, table, yb } = pwTemplate(em, kind, out);
+  const mode = modeOf[kind];
+  // |x| < 2^aBits for any witness (capped: wider honest values have no proof, as everywhere).
+  const aBits = Math.min(bitLength(em.bound(x)), em.bits - 1);
+  const jb = Math.max(table.n, aBits - table.tb);
+  if (table.q + 3 * table.tb + yb + 8 >= FIELD_BITS || table.shift + yb + 2 >= FIELD_BITS)
+    throw new PlumbError('INVALID_MODEL', `${what}: scale too large for the field`);
+  const inst = em.fresh('pw');
+  em.lines.push(`    component ${inst} = ${name}(${jb});`);
+  em.lines.push(`    ${inst}.x <== ${em.render(x, what)};`);
+  // sg, |x| bits, one-hot, link, sign, 3 products, remainder and value bits, output.
+  em.constraints += 1 + table.tb + jb + (table.count + 1) + 3 + 3 + (table.shift + 1) + (yb + 1) + 1 + 1;
+  let bound = yBound;
+  if (mode === 'sigmoid') bound = yBound + (1n << BigInt(out - 1));
+  if (mode === 'softplus') {
+    bound = yBound + em.bound(x);
+    em.constraints += 1;
+  }
+  const ref = `${inst}.y`;
+  em.registerBound(ref, bound);
+  const y = linSignal(ref);
+  y.bound = bound;
+  y.checked = true;
+  return y;
+}
+
+const DIV_SIGNAL = `// n = q * d + r with r in [0, d) (r and d - 1 - r in [0, 2^K), so d >= 1), q + 2^(QB-1) in [0, 2^QB).
+template DivSignal(K, QB) {
+    signal input n;
+    signal input d;
+    signal output q;
+    q <-- n < 0 ? -((-n + d - 1) \\ d) : n \\ d;
+    signal r;
+    r <== n - q * d;
+    component rb = Bits(K);
+    rb.in <== r;
+    component rc = Bits(K);
+    rc.in <== d - 1 - r;
+    component qb = Bits(QB);
+    qb.in <== q + (1 << (QB - 1));
+}
+`;
+
+/** floor(n / d) for a non-constant d >= 1 whose quotient fits qBits signed bits. */
+export function divSignal(em: Emitter, n: Lin, d: Lin, qBits: number, what: string): Lin {
+  if (!em.templates.has('DivSignal')) em.templates.set('DivSignal', DIV_SIGNAL);
+  const K = Math.max(1, bitLength(em.bound(d)));
+  const qb = Math.min(qBits, em.bits);
+  const q = 1n << BigInt(qb - 1);
+  if (bitLength(q) + K + 2 >= FIELD_BITS)
+    throw new PlumbError('INVALID_MODEL', `${what}: values too large for the field`);
+  const inst = em.fresh('ds');
+  em.lines.push(`    component ${inst} = DivSignal(${K}, ${qb});`);
+  em.lines.push(`    ${inst}.n <== ${em.render(n, what)};`);
+  em.lines.push(`    ${inst}.d <== ${em.render(d, what)};`);
+  em.constraints += 1 + 2 * (K + 1) + qb + 1 + 2;
+  const ref = `${inst}.q`;
+  em.registerBound(ref, q);
+  const y = linSignal(ref);
+  y.bound = q;
+  y.checked = true;
+  return y;
+}
+
+const SQRT = `function plumbIsqrt(n) {
+    if (n < 2) return n;
+    var x = n;
+    var y = (x + 1) \\ 2;
+    while (y < x) {
+        x = y;
+        y = (x + n \\ x) \\ 2;
+    }
+    return x;
+}
+
+// y = isqrt(x * 2^S): y^2 <= x 2^S <= y^2 + 2y, y in [0, 2^YB), both gaps in [0, 2^RB).
+template PlumbSqrt(S, YB, RB) {
+    signal input x;
+    signal output y;
+    y <-- plumbIsqrt(x * (1 << S));
+    signal yy;
+    yy <== y * y;
+    component yb = Bits(YB);
+    yb.in <== y;
+    component lo = Bits(RB);
+    lo.in <== x * (1 << S) - yy;
+    component hi = Bits(RB);
+    hi.in <== yy + 2 * y - x * (1 << S);
+}
+`;
+
+function sqrt(em: Emitter, x: Lin, what: string): Lin {
+  if (!em.templates.has('PlumbSqrt')) em.templates.set('PlumbSqrt', SQRT);
+  const v = em.bound(x) << BigInt(em.s);
+  const yb = Math.min(Math.ceil(bitLength(v) / 2) + 1, em.bits);
+  const rb = yb + 2;
+  const inst = em.fresh('sq');
+  em.lines.push(`    component ${inst} = PlumbSqrt(${em.s}, ${yb}, ${rb});`);
+  em.lines.push(`    ${inst}.x <== ${em.render(x, what)};`);
+  em.constraints += 1 + (yb + 1) + 2 * (rb + 1);
+  const ref = `${inst}.y`;
+  const bound = 1n << BigInt(yb);
+  em.registerBound(ref, bound);
+  const y = linSignal(ref);
+  y.bound = bound;
+  y.nonneg = true;
+  return y;
+}
+
+function rowMax(em: Emitter, xs: Lin[], what: string): Lin {
+  let m = xs[0]!;
+  for (const v of xs.slice(1)) m = em.max(m, v, what);
+  return m;
+}
+
+function softmax(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext & { opset: number }): Sym {
+  const x = symOf(xv, ctx.s);
+  const what = `Softmax node "${node.name}"`;
+  const out = em.s + SOFTMAX_GUARD;
+  const data = new Array<Lin>(x.data.length);
+  for (const row of softmaxPlan(node, ctx.opset, x.shape).rows) {
+    if (row.length === 0) continue;
+    const xs = row.map((i) => x.data[i]!);
+    const m = rowMax(em, xs, what);
+    const e = xs.map((v) =>
+      v === m ? linConst(1n << BigInt(out)) : piecewise(em, 'exp', linCombine(v, 1n, m, -1n), what, out),
+    );
+    const sum = e.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
+    const d = linCombine(sum, 2n, linConst(0n), 0n);
+    row.forEach((i, j) => {
+      const n = linCombine(e[j]!, 1n << BigInt(em.s + 1), sum, 1n);
+      data[i] = divSignal(em, n, d, em.s + 3, what);
+    });
+  }
+  return { kind: 'sym', shape: x.shape, data };
+}
+
+/** [l == 0] as a new boolean signal (two constraints). */
+function isZero(em: Emitter, l: Lin, what: string): string {
+  const name = em.fresh('iz');
+  const expr = em.render(l, what);
+  em.lines.push(`    signal ${name}_inv;`);
+  em.lines.push(`    signal ${name};`);
+  em.lines.push(`    ${name}_inv <-- (${expr}) != 0 ? 1 / (${expr}) : 0;`);
+  em.lines.push(`    ${name} <== 1 - (${expr}) * ${name}_inv;`);
+  em.lines.push(`    (${expr}) * ${name} === 0;`);
+  em.constraints += 2;
+  em.registerBound(name, 1n);
+  return name;
+}
+
+function argMax(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
+  const x = symOf(xv, ctx.s);
+  const what = `ArgMax node "${node.name}"`;
+  const rank = x.shape.length;
+  const axis = normAxis(attrInt(node, 'axis', 0), rank, node);
+  const keep = attrInt(node, 'keepdims', 1) === 1;
+  const last = attrInt(node, 'select_last_index', 0) === 1;
+  const dim = x.shape[axis]!;
+  if (dim === 0) throw nodeError(node, 'cannot take the ArgMax of an empty axis');
+  const outer = size(x.shape.slice(0, axis));
+  const inner = size(x.shape.slice(axis + 1));
+  const data: Lin[] = [];
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const xs = Array.from({ length: dim }, (_, j) => x.data[(o * dim + j) * inner + i]!);
+      if (dim === 1) {
+        data.push(linConst(0n));
+        continue;
+      }
+      const m = rowMax(em, xs, what);
+      const order = Array.from({ length: dim }, (_, j) => (last ? dim - 1 - j : j));
+      // running product p: 1 until the first index (in scan order) equal to the max
+      let p: Lin = linConst(1n);
+      let index: Lin = linConst(0n);
+      for (const j of order) {
+        const z = isZero(em, linCombine(m, 1n, xs[j]!, -1n), what);
+        const e = em.fresh('am');
+        em.lines.push(`    signal ${e};`);
+        em.lines.push(`    ${e} <== (${em.render(p, what)}) * ${z};`);
+        em.constraints += 1;
+        em.registerBound(e, 1n);
+        p = linCombine(p, 1n, linSignal(e), -1n);
+        p.bound = 1n;
+        index = linCombine(index, 1n, linSignal(e), BigInt(j));
+      }
+      index.bound = BigInt(dim);
+      index.nonneg = true;
+      data.push(index);
+    }
+  const shape = keep ? x.shape.map((d, k) => (k === axis ? 1 : d)) : x.shape.filter((_, k) => k !== axis);
+  return { kind: 'sym', shape, data };
+}
+
+function elementwise(node: NodeProto, xv: Val, ctx: LowerContext, fn: (l: Lin, what: string) => Lin): Sym {
+  const x = symOf(xv, ctx.s);
+  const what = `${node.opType} node "${node.name}"`;
+  return { kind: 'sym', shape: x.shape, data: x.data.map((l) => fn(l, what)) };
+}
+
+/** Lower one nonlinear node with a non-constant input. */
+export function lowerNonlinear(
+  node: NodeProto,
+  get: (i: number) => Val,
+  em: Emitter,
+  ctx: LowerContext & { opset: number },
+): Sym {
+  const pw = (kind: PiecewiseKind) =>
+    elementwise(node, get(0), ctx, (l, what) => piecewise(em, kind, l, what));
+  switch (node.opType) {
+    case 'Sigmoid':
+      return pw('sigmoid');
+    case 'Tanh':
+      return pw('tanh');
+    case 'Erf':
+      return pw('erf');
+    case 'Softplus':
+      return pw('softplus');
+    case 'Sqrt':
+      return elementwise(node, get(0), ctx, (l, what) => sqrt(em, l, what));
+    case 'Softmax':
+      return softmax(node, get(0), em, ctx);
+    case 'ArgMax':
+      return argMax(node, get(0), em, ctx);
+    default:
+      throw nodeError(node, 'op is not supported in circuits');
+  }
+}
