@@ -46,6 +46,7 @@ import { arithmeticCircuitOps } from './elementwise.ts';
 import { Emitter } from './gadgets.ts';
 import { lowerGraph } from './graph.ts';
 import { logicCircuitOps } from './logic.ts';
+import { nonlinearCircuitOps } from './nonlinear.ts';
 import { shapeCircuitOps } from './shape-ops.ts';
 import type { CircuitOptions, CompiledCircuit } from './types.ts';
 
@@ -76,6 +77,7 @@ export const circuitOps: readonly string[] = [
   ...shapeCircuitOps,
   ...arithmeticCircuitOps,
   ...logicCircuitOps,
+  ...nonlinearCircuitOps,
 ];
 
 /** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */
@@ -121,6 +123,7 @@ export function compileCircuit(bytes: Uint8Array, options: CircuitOptions = {}):
     outputs,
     decls,
     lines: em.lines,
+    templates: [...em.templates.values()],
   });
   return { source, scale, bits, maxBits, inputs, outputs, nPublic, constraintEstimate: em.constraints };
 }

@@ -13,6 +13,7 @@ import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
+import { lowerNonlinear } from './nonlinear.ts';
 import { rewire } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
@@ -207,6 +208,14 @@ export function lowerNode(
     case 'ReduceMin':
     case 'ReduceSum':
       return lowerArithmetic(node, get, opt, em, ctx);
+    case 'ArgMax':
+    case 'Erf':
+    case 'Sigmoid':
+    case 'Softmax':
+    case 'Softplus':
+    case 'Sqrt':
+    case 'Tanh':
+      return lowerNonlinear(node, get, em, ctx);
     default:
       throw nodeError(node, 'op is not supported in circuits');
   }
