@@ -1,0 +1,233 @@
+/**
+ * zk mode through the `plumb` command (`run()` in-process): push --zk with calibration and a
+ * supplied ptau, infer --mode zk, verify (local data directory and --node), export-verifier and
+ * vkey, and the clear errors: unsupported ops, missing or too-small ptau, zk mode on a plain
+ * model, a tampered receipt, a receipt whose model has no registered key.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Server, serve } from '../src/api/serve.ts';
+import { run } from '../src/cli/main.ts';
+import type { Receipt } from '../src/core/receipt.ts';
+import { FIELD_PRIME } from '../src/proof/zk/circuit.ts';
+import { writeDevPtau } from '../src/proof/zk/ptau.ts';
+import { ensurePtau, releaseZk } from '../src/proof/zk/setup.ts';
+import { buildMlp } from './fixtures/onnx-builder.ts';
+import { createTestNode, type TestNode } from './helpers/node.ts';
+
+const corpus = new URL('../../shared/corpus/ezkl/', import.meta.url).pathname;
+const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
+const work = mkdtempSync(join(tmpdir(), 'plumb-zk-cli-'));
+const dataDir = join(work, 'data');
+const model = join(corpus, '1l_mlp/network.onnx');
+const input = join(corpus, '1l_mlp/input.json');
+after(async () => {
+  await releaseZk(); // the curve threads of ptau generation in this process, if any
+  rmSync(work, { recursive: true, force: true });
+});
+
+type Result = { code: number; stdout: string; stderr: string };
+
+async function plumb(...argv: string[]): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run({
+    argv: [
+      ...argv,
+      ...(argv.includes('--node') || argv.includes('--data-dir') ? [] : ['--data-dir', dataDir]),
+    ],
+    cwd: work,
+    env: { PLUMB_ZK_PTAU_DIR: ptauDir },
+    stdout: { write: (s) => void (stdout += s) },
+    stderr: { write: (s) => void (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+function lastError(r: Result): string {
+  const lines = r.stderr.trimEnd().split('\n');
+  return lines[lines.length - 1]!;
+}
+
+describe('plumb with --zk', { timeout: 120_000 }, () => {
+  test('model push --zk --calibrate prints stages, constraints, times, the dev warning and the error', async () => {
+    const r = await plumb('model', 'push', model, '--name', 'acme/mlp', '--zk', '--calibrate', input);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /zk setup: compile: /);
+    assert.match(r.stderr, /zk setup: ptau: .*powers-of-tau/);
+    assert.match(r.stderr, /zk setup: zkey: /);
+    assert.match(r.stdout, /zk\s+Groth16 \(bn128\), \d+ constraints, domain 2\^\d+/);
+    assert.match(r.stdout, /setup\s+compile \d+\.\d s, ptau \d+\.\d s, zkey \d+\.\d s/);
+    assert.match(r.stdout, /error\s+max \|circuit - onnxruntime\| = [0-9.e-]+ over 4 outputs/);
+    assert.match(r.stdout, /WARNING\s+development setup only/);
+    const again = await plumb('model', 'push', model, '--name', 'acme/mlp', '--zk');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /reused the stored setup/);
+  });
+
+  test('infer --mode zk writes a receipt with its proof, and verify checks it', async () => {
+    const r = await plumb('infer', 'acme/mlp', '--input', input, '--mode', 'zk', '--out', 'zk.json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mode zk, signed by 0x/);
+    assert.match(r.stdout, /proof groth16 \(bn128\), 7 public signals, verification key baf/);
+    const v = await plumb('verify', 'zk.json');
+    assert.equal(v.code, 0, v.stderr);
+    for (const check of ['zkKey', 'zkInputs', 'zkOutputs', 'zkProof'])
+      assert.match(v.stdout, new RegExp(`ok   ${check}: `));
+    assert.match(v.stdout, /receipt verified/);
+  });
+
+  test('verify fails a tampered zk receipt naming the check, and one whose model has no key here', async () => {
+    const receipt = JSON.parse(readFileSync(join(work, 'zk.json'), 'utf8')) as Receipt;
+    const zk = receipt.evidence.zk!;
+    zk.publicSignals[0] = ((BigInt(zk.publicSignals[0]!) + 1n) % FIELD_PRIME).toString();
+    writeFileSync(join(work, 'tampered.json'), JSON.stringify(receipt));
+    const t = await plumb('verify', 'tampered.json');
+    assert.equal(t.code, 1);
+    assert.match(t.stdout, /FAIL zkOutputs: output "output" element 0/);
+    assert.match(lastError(t), /^plumb: receipt does not verify: output "output" element 0/);
+
+    const elsewhere = await plumb('verify', 'zk.json', '--data-dir', join(work, 'empty'));
+    assert.equal(elsewhere.code, 1);
+    assert.match(
+      elsewhere.stdout,
+      /FAIL zkKey: .*no verification key is registered for model baf\w+ in the local data directory/,
+    );
+  });
+
+  test('an unsupported model is refused at push --zk listing its ops by node; without --zk it pushes', async () => {
+    const lstm = join(corpus, 'lstm/network.onnx');
+    const r = await plumb('model', 'push', lstm, '--name', 'acme/lstm', '--zk');
+    assert.equal(r.code, 1);
+    assert.match(
+      lastError(r),
+      /^plumb: model cannot be proven in zk mode: unsupported ops: LSTM - unsupported: LSTM at node "\/LSTM"/,
+    );
+    const ls = await plumb('model', 'ls');
+    assert.doesNotMatch(ls.stdout, /acme\/lstm/);
+    const plain = await plumb('model', 'push', lstm, '--name', 'acme/lstm');
+    assert.equal(plain.code, 0, plain.stderr);
+    const z = await plumb('infer', 'acme/lstm', '--input', join(corpus, 'lstm/input.json'), '--mode', 'zk');
+    assert.equal(z.code, 1);
+    assert.match(lastError(z), /no zk setup: it was pushed without --zk - Push it again with --zk/);
+  });
+
+  test('--ptau: a missing file, a non-ptau and a too-small ceremony are clear errors; a good one is noted as user-supplied', async () => {
+    const small = buildMlp({ sizes: [3, 4], seed: 31 });
+    writeFileSync(join(work, 'small.onnx'), small.bytes);
+    const missing = await plumb(
+      'model',
+      'push',
+      'small.onnx',
+      '--name',
+      'acme/small',
+      '--zk',
+      '--ptau',
+      'nope.ptau',
+    );
+    assert.equal(missing.code, 1);
+    assert.match(lastError(missing), /cannot read nope\.ptau: no such file/);
+    const notPtau = await plumb(
+      'model',
+      'push',
+      'small.onnx',
+      '--name',
+      'acme/small',
+      '--zk',
+      '--ptau',
+      'small.onnx',
+    );
+    assert.match(lastError(notPtau), /small\.onnx is not a usable powers-of-tau file/);
+    await writeDevPtau(join(work, 'pot4.ptau'), 4);
+    const tooSmall = await plumb(
+      'model',
+      'push',
+      'small.onnx',
+      '--name',
+      'acme/small',
+      '--zk',
+      '--ptau',
+      'pot4.ptau',
+    );
+    assert.equal(tooSmall.code, 1);
+    assert.match(lastError(tooSmall), /has power 4 .*needs power \d+ or more/);
+    const ls = await plumb('model', 'ls');
+    assert.doesNotMatch(ls.stdout, /acme\/small/);
+    // A "ceremony" file (here a cached development one standing in for it).
+    copyFileSync(await ensurePtau(ptauDir, 8), join(work, 'ceremony.ptau'));
+    const ok = await plumb(
+      'model',
+      'push',
+      'small.onnx',
+      '--name',
+      'acme/small',
+      '--zk',
+      '--ptau',
+      'ceremony.ptau',
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /zk setup: ptau: checking the supplied powers-of-tau/);
+    assert.match(ok.stdout, /note\s+ptau user-supplied \(2\^\d+\); the phase-2 contribution is still local/);
+    assert.doesNotMatch(ok.stdout, /WARNING/);
+  });
+
+  test('zk export-verifier writes a Solidity contract; zk vkey prints the key', async () => {
+    const r = await plumb('zk', 'export-verifier', 'acme/mlp', '-o', 'Verifier.sol');
+    assert.equal(r.code, 0, r.stderr);
+    const sol = readFileSync(join(work, 'Verifier.sol'), 'utf8');
+    assert.match(sol, /contract Groth16Verifier/);
+    assert.match(sol, /function verifyProof\(/);
+    const k = await plumb('zk', 'vkey', 'acme/mlp', '--json');
+    assert.equal(k.code, 0, k.stderr);
+    const info = JSON.parse(k.stdout) as {
+      vkey: { protocol: string };
+      vkeyCid: string;
+      layout: { nPublic: number };
+    };
+    assert.equal(info.vkey.protocol, 'groth16');
+    assert.equal(info.layout.nPublic, 7);
+    const none = await plumb('zk', 'vkey', 'acme/lstm');
+    assert.match(lastError(none), /no zk setup/);
+  });
+});
+
+describe('plumb --node with zk', { timeout: 120_000 }, () => {
+  let t: TestNode;
+  let server: Server;
+  before(async () => {
+    t = await createTestNode({ zkPtauDir: ptauDir });
+    server = await serve(t.node);
+  });
+  after(async () => {
+    await server.close();
+    await t.stop();
+  });
+
+  test('push --zk, infer --mode zk and verify against a running node', async () => {
+    const push = await plumb('model', 'push', model, '--name', 'acme/mlp', '--zk', '--node', server.url);
+    assert.equal(push.code, 0, push.stderr);
+    assert.match(push.stderr, /zk setup: zkey: /);
+    const r = await plumb(
+      'infer',
+      'acme/mlp',
+      '--input',
+      input,
+      '--mode',
+      'zk',
+      '--out',
+      'remote.json',
+      '--node',
+      server.url,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const v = await plumb('verify', 'remote.json', '--node', server.url);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /ok {3}zkProof: /);
+    const sol = await plumb('zk', 'export-verifier', 'acme/mlp', '-o', 'Remote.sol', '--node', server.url);
+    assert.equal(sol.code, 0, sol.stderr);
+    assert.match(readFileSync(join(work, 'Remote.sol'), 'utf8'), /verifyProof/);
+  });
+});
