@@ -30,15 +30,20 @@ function inputShape(name: string, dims: readonly { value?: number; param?: strin
   return dims.map((d) => (d.value !== undefined && d.value > 0 ? d.value : 1));
 }
 
+/** ONNX element types of integer and bool inputs (int8..int64, uint8..uint64, bool). */
+const INT_ELEM_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
+
 function declareInputs(graph: GraphProto, env: Env, em: Emitter, decls: string[]): SignalLayout[] {
   const inputs: SignalLayout[] = [];
   for (const info of graph.input) {
     if (env.has(info.name)) continue;
     const tt = info.type?.tensorType;
-    if (!tt || (tt.elemType !== 1 && tt.elemType !== 11))
+    // float / double inputs are at 2^s; integer and bool ones unscaled (see logic.ts).
+    const int = tt ? INT_ELEM_TYPES.has(tt.elemType) : false;
+    if (!tt || (tt.elemType !== 1 && tt.elemType !== 11 && !int))
       throw new PlumbError(
         'INVALID_MODEL',
-        `input "${info.name}": zk circuits take float32/float64 inputs only`,
+        `input "${info.name}": zk circuits take float32/float64, integer and bool inputs only`,
       );
     const shape = inputShape(info.name, tt.shape);
     const signal = `in${inputs.length}`;
@@ -47,8 +52,8 @@ function declareInputs(graph: GraphProto, env: Env, em: Emitter, decls: string[]
     // Public inputs are range-checked by the verifier (prove.ts `verify`), not in the circuit.
     const data: Lin[] = [];
     for (let i = 0; i < n; i++) data.push(em.input(`${signal}[${i}]`));
-    env.set(info.name, { kind: 'sym', shape, data });
-    inputs.push({ name: info.name, signal, shape, size: n, publicOffset: 0 });
+    env.set(info.name, { kind: 'sym', shape, data, ...(int ? { int: true } : {}) });
+    inputs.push({ name: info.name, signal, shape, size: n, publicOffset: 0, ...(int ? { int: true } : {}) });
   }
   return inputs;
 }

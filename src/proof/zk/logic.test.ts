@@ -2,7 +2,8 @@
  * Comparisons, logic, Where and bool Casts in circuits (logic.ts): witness outputs EQUAL the
  * exact executor's integers, the executor is within a quantization step of onnxruntime (values
  * are selected, not computed; a comparison can only differ within EPS of a tie, which random
- * inputs do not hit), and bool tensors are refused by ops that do not expect them.
+ * inputs do not hit), integer inputs work (ezkl 1l_where), and bool tensors are refused by ops
+ * that do not expect them.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildModel } from '../../../test/fixtures/onnx-builder.ts';
+import { ezklModels, loadEzklCase } from '../../../test/helpers/ezkl.ts';
 import {
   assertNearOrt,
   assertWitnessExact,
@@ -98,6 +100,15 @@ describe('zk comparison and logic ops equal the exact executor', { timeout: 120_
       const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
       t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
     });
+
+  it('ezkl 1l_where (int64 input -> Cast -> Less -> Not -> Where): witness outputs equal the executor', {
+    skip: ezklModels().length > 0 ? false : 'no corpus',
+  }, async (t) => {
+    const c = loadEzklCase('1l_where');
+    assert.equal(c.inputs['input']!.dtype, 'int64');
+    const { constraints } = await assertWitnessExact(c.bytes, c.inputs, join(work, '1l_where'));
+    t.diagnostic(`1l_where: ${constraints} constraints`);
+  });
 
   it('refuses bool tensors where values at 2^s are expected, naming the node', () => {
     const bytes = buildModel({

@@ -29,7 +29,20 @@ export type ProveResult = {
   proveMs: number;
 };
 
-/** The circuit's witness inputs for `inputs` (quantized at the circuit's scale). */
+/** Dtypes of integer inputs (taken unscaled, as the exact executor does). */
+const INT_DTYPES = new Set([
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
+]);
+
+/** The circuit's witness inputs for `inputs` (quantized at the circuit's scale; integers unscaled). */
 export function circuitInputs(
   circuit: Pick<CompiledCircuit, 'inputs' | 'bits' | 'scale'>,
   inputs: TensorMap,
@@ -38,8 +51,12 @@ export function circuitInputs(
   for (const layout of circuit.inputs) {
     const t = inputs[layout.name];
     if (!t) throw new PlumbError('INVALID_INPUT', `missing input "${layout.name}"`);
-    if (t.dtype !== 'float32' && t.dtype !== 'float64')
-      throw new PlumbError('INVALID_INPUT', `input "${layout.name}" must be float32 or float64`);
+    const float = t.dtype === 'float32' || t.dtype === 'float64';
+    if (layout.int ? float || !INT_DTYPES.has(t.dtype) : !float)
+      throw new PlumbError(
+        'INVALID_INPUT',
+        `input "${layout.name}" must be ${layout.int ? 'an integer or bool tensor' : 'float32 or float64'}`,
+      );
     if (size(t.shape) !== layout.size)
       throw new PlumbError(
         'INVALID_INPUT',

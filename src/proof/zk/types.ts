@@ -23,6 +23,8 @@ export type SignalLayout = {
   size: number;
   /** Index of its first element in the public signals. */
   publicOffset: number;
+  /** An integer (or bool) input: its values are taken unscaled, not at 2^s. */
+  int?: boolean;
 };
 
 export type CompiledCircuit = {
