@@ -16,7 +16,7 @@
  *   d >= 1), q range-checked, one quadratic constraint.
  * - ArgMax: row max, z_j = [x_j == m] by an inverse (IsZero, two constraints), the first (or last,
  *   select_last_index) z_j by a running product (one constraint), index = sum j e_j (linear).
- *   The output is the integer index (raw), as the executor's int64 tensor.
+ *   The output is an integer tensor (marked `int`, as logic.ts's), the executor's int64 indices.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
@@ -29,6 +29,7 @@ import { signedBits } from './bounds.ts';
 import { FIELD_PRIME } from './field.ts';
 import type { Emitter } from './gadgets.ts';
 import { type Lin, linCombine, linConst, linSignal, type Sym, symOf, type Val } from './lin.ts';
+import type { IntSym } from './logic.ts';
 import type { LowerContext } from './nn.ts';
 
 /** Op types this module lowers. */
@@ -370,7 +371,8 @@ function argMax(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
       data.push(index);
     }
   const shape = keep ? x.shape.map((d, k) => (k === axis ? 1 : d)) : x.shape.filter((_, k) => k !== axis);
-  return { kind: 'sym', shape, data };
+  const out: IntSym = { kind: 'sym', shape, data, int: true };
+  return out;
 }
 
 function elementwise(node: NodeProto, xv: Val, ctx: LowerContext, fn: (l: Lin, what: string) => Lin): Sym {

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import * as snarkjs from 'snarkjs';
+import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
+import type { DType, TensorMap } from '../../core/tensor.ts';
+import { compileExact } from '../../runtime/exact/exact.ts';
+import { softmaxMaxError } from '../../runtime/exact/ops/nonlinear.ts';
+import { activationMaxError } from '../../runtime/exact/piecewise.ts';
+import { compileCircuit, FIELD_PRIME } from './circuit.ts';
+import { circuitInputs, decodeOutputs, prove, verify } from './prove.ts';
+import { compileCircom, releaseZk, setupModel } from './setup.ts';
+
+const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
+const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
+const work = mkdtempSync(join(tmpdir(), 'plumb-zk-nonlinear-'));
+const S = 12;
+const EPS = 2 ** -(S + 1);
+
+type Case = { name: string; bytes: Uint8Array; inputs: TensorMap };
+
+/** Negative, positive, tiny, segment boundaries (multiples of 1/8), near and past saturation. */
+const SPREAD = [
+  0, 0.5, -0.5, 0.25, -0.25, 0.125, -0.375, 1, -1, 3.999, -4, 4.0001, 7.75, -8, 8.0001, 15.5, -16, 16.01, -30,
+  100, -100, 2.3, -0.001, 0.0002441, 40, -40, 1.7, -2.9,
+];
+
+function graph(
+  name: string,
+  shape: number[],
+  data: number[],
+  nodes: NodeSpec[],
+  outputs: { name: string; dtype?: DType }[],
+  opset = 17,
+): Case {
+  const bytes = buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', shape }],
+    outputs: outputs.map((o) => ({ name: o.name, dtype: o.dtype ?? 'float32', shape: null })),
+    nodes,
+    opset,
+  });
+  return { name, bytes, inputs: { x: { dtype: 'float32', shape, data: Float32Array.from(data) } } };
+}
+
+const softmaxRows = [
+  [0.1, -2, 3, 3, 0.5, -7],
+  [40, 1, -40, 0, 0, 2],
+  [-1, -1, -1, -1, -1, -1],
+  [5.5, 5.4, -3.25, 17, 16.9, 0],
+];
+
+const cases: Case[] = [
+  graph(
+    'Sigmoid, Tanh, Erf, Softplus on spread inputs',
+    [SPREAD.length],
+    SPREAD,
+    [
+      { op: 'Sigmoid', inputs: ['x'], outputs: ['sig'] },
+      { op: 'Tanh', inputs: ['x'], outputs: ['tanh'] },
+      { op: 'Erf', inputs: ['x'], outputs: ['erf'] },
+      { op: 'Softplus', inputs: ['x'], outputs: ['sp'] },
+    ],
+    [{ name: 'sig' }, { name: 'tanh' }, { name: 'erf' }, { name: 'sp' }],
+  ),
+  graph(
+    'Softmax (axis 1 strided, axis -1), ArgMax (first and last index, ties), Sqrt of Relu',
+    [2, 4, 3],
+    softmaxRows.flat(),
+    [
+      { op: 'Softmax', inputs: ['x'], outputs: ['sm1'], attrs: { axis: { int: 1 } } },
+      { op: 'Softmax', inputs: ['x'], outputs: ['sm2'] },
+      { op: 'ArgMax', inputs: ['x'], outputs: ['am1'], attrs: { axis: { int: 1 } } },
+      {
+        op: 'ArgMax',
+        inputs: ['x'],
+        outputs: ['am2'],
+        attrs: { axis: { int: 2 }, keepdims: { int: 0 }, select_last_index: { int: 1 } },
+      },
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'Sqrt', inputs: ['r'], outputs: ['sq'] },
+    ],
+    [
+      { name: 'sm1' },
+      { name: 'sm2' },
+      { name: 'am1', dtype: 'int64' },
+      { name: 'am2', dtype: 'int64' },
+      { name: 'sq' },
+    ],
+    13,
+  ),
+  graph(
+    'Softmax opset 11 (flattened from axis 1) after a Tanh',
+    [2, 2, 6],
+    [...softmaxRows.flat()],
+    [
+      { op: 'Tanh', inputs: ['x'], outputs: ['t'] },
+      { op: 'Softmax', inputs: ['t'], outputs: ['y'] },
+    ],
+    [{ name: 'y' }],
+    11,
+  ),
+];
+
+function corpusCase(name: string): Case {
+  const json = JSON.parse(readFileSync(new URL(`${name}/input.json`, corpus), 'utf8')) as {
+    input_data: number[][];
+  };
+  const data = json.input_data[0]!;
+  return {
+    name: `ezkl ${name}`,
+    bytes: readFileSync(new URL(`${name}/network.onnx`, corpus)),
+    inputs: { input: { dtype: 'float32', shape: [1, data.length], data: Float32Array.from(data) } },
+  };
+}
+
+async function witnessOutputs(c: Case, dir: string) {
+  const circuit = compileCircuit(c.bytes);
+  const { r1cs, wasm } = await compileCircom(circuit.source, dir);
+  const info = await snarkjs.r1cs.info(r1cs);
+  const wtnsPath = join(dir, 'model.wtns');
+  await snarkjs.wtns.calculate(circuitInputs(circuit, c.inputs), wasm, wtnsPath);
+  const w = await snarkjs.wtns.exportJson(wtnsPath);
+  const publicSignals = w.slice(1, 1 + circuit.nPublic).map(String);
+  return { circuit, info, outputs: decodeOutputs(circuit, publicSignals) };
+}
+
+function assertExact(c: Case, outputs: Record<string, { raw: bigint[] }>): void {
+  const exact = compileExact(c.bytes).run(c.inputs);
+  assert.ok(exact.raw.size > 0);
+  for (const [name, raw] of exact.raw) {
+    assert.ok(outputs[name], `output ${name}`);
+    assert.deepEqual(outputs[name].raw, raw, name);
+  }
+}
+
+async function ortOutputs(c: Case): Promise<Record<string, ArrayLike<number | bigint>>> {
+  const session = await ort.InferenceSession.create(c.bytes);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(c.inputs))
+    feeds[name] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
+  const res = await session.run(feeds);
+  const out: Record<string, ArrayLike<number | bigint>> = {};
+  for (const name of session.outputNames) out[name] = res[name]!.data as ArrayLike<number | bigint>;
+  await session.release();
+  return out;
+}
+
+describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () => {
+  after(async () => {
+    await releaseZk();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const [i, c] of cases.entries())
+    it(`${c.name}: witness outputs equal the executor raw outputs`, async (t) => {
+      const start = performance.now();
+      const { circuit, info, outputs } = await witnessOutputs(c, join(work, `w${i}`));
+      assertExact(c, outputs);
+      const elements = circuit.inputs.reduce((a, l) => a + l.size, 0);
+      t.diagnostic(
+        `${c.name}: ${info.nConstraints} constraints for ${elements} inputs (estimate ${circuit.constraintEstimate}), ` +
+          `${(performance.now() - start).toFixed(0)} ms`,
+      );
+      // the executor (so the circuit) stays within its reported bounds of onnxruntime
+      const ref = await ortOutputs(c);
+      for (const [name, out] of Object.entries(outputs)) {
+        const r = ref[name]!;
+        if (name.startsWith('am')) {
+          assert.deepEqual(out.raw, Array.from(r as ArrayLike<bigint>), name);
+          continue;
+        }
+        let worst = 0;
+        for (let k = 0; k < out.values.length; k++)
+          worst = Math.max(worst, Math.abs(out.values[k]! - Number(r[k])));
+        const bound =
+          name === 'sq'
+            ? 2 ** -S + Math.sqrt(EPS)
+            : name.startsWith('sm') || name === 'y'
+              ? softmaxMaxError(S, 12) + 4 * EPS + activationMaxError('tanh', S)
+              : 1.13 * EPS + activationMaxError('tanh', S);
+        t.diagnostic(
+          `${name}: max |circuit - onnxruntime| ${worst.toExponential(3)} (bound ${bound.toExponential(3)})`,
+        );
+        assert.ok(worst <= bound + 1e-5, `${name}: ${worst} > ${bound}`);
+      }
+    });
+
+  it('Softmax rows sum to 1 within n units of 2^-s', async () => {
+    const c = cases[1]!;
+    const y = compileExact(c.bytes).run(c.inputs).raw.get('sm2')!;
+    for (let r = 0; r < y.length / 3; r++) {
+      const sum = y.slice(3 * r, 3 * r + 3).reduce((a, b) => a + b, 0n);
+      assert.ok(sum >= 4096n - 3n && sum <= 4096n + 3n, `row ${r}: ${sum}`);
+    }
+  });
+
+  for (const name of ['1l_erf', 'softplus', '1l_sqrt', '1l_gelu_tanh_appx'])
+    it(`ezkl ${name}: witness outputs equal the executor`, async (t) => {
+      const c = corpusCase(name);
+      const { info, outputs } = await witnessOutputs(c, join(work, name));
+      assertExact(c, outputs);
+      t.diagnostic(`${name}: ${info.nConstraints} constraints`);
+    });
+
+  for (const name of ['1l_sigmoid', '1l_softmax'])
+    it(`ezkl ${name}: full Groth16 prove + verify, tampering rejected`, async (t) => {
+      const c = corpusCase(name);
+      const start = performance.now();
+      const a = await setupModel(c.bytes, { workDir: join(work, `g-${name}`), ptauDir });
+      const p = await prove(a, c.inputs);
+      assertExact(c, p.outputs);
+      assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
+      const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
+      assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);
+      t.diagnostic(
+        `${name} Groth16: ${a.constraints} constraints, power ${a.power}, prove ${p.proveMs.toFixed(0)} ms, ` +
+          `total ${(performance.now() - start).toFixed(0)} ms`,
+      );
+    });
+
+  it('an unsatisfiable witness has no proof: a negative Sqrt input', async () => {
+    const c = graph('sqrt', [2], [1, -1], [{ op: 'Sqrt', inputs: ['x'], outputs: ['y'] }], [{ name: 'y' }]);
+    const circuit = compileCircuit(c.bytes);
+    const { wasm } = await compileCircom(circuit.source, join(work, 'neg-sqrt'));
+    await assert.rejects(
+      snarkjs.wtns.calculate(circuitInputs(circuit, c.inputs), wasm, join(work, 'neg.wtns')),
+    );
+  });
+});
