@@ -39,7 +39,7 @@ export async function openSession(ctx: CommandContext): Promise<Session> {
 
 export async function startLocalNode(
   ctx: CommandContext,
-  extra: { port?: number; host?: string } = {},
+  extra: { port?: number; host?: string; zkConcurrency?: number } = {},
 ): Promise<PlumbNode> {
   const ptauDir = ctx.env['PLUMB_ZK_PTAU_DIR'];
   const node = new PlumbNode({

@@ -27,7 +27,7 @@ Usage:
   plumb verify RECEIPT.json [--reexecute]    zk receipts: against the model's registered key
   plumb zk vkey OWNER/NAME[@VERSION] | CID [-o FILE]     the model's verification key
   plumb zk export-verifier OWNER/NAME[@VERSION] | CID -o Verifier.sol
-  plumb node start [--port N] [--host ADDR]
+  plumb node start [--port N] [--host ADDR] [--zk-concurrency N]
   plumb node info
 
 Options for every command:
@@ -54,6 +54,7 @@ const options = {
   zk: { type: 'boolean', default: false },
   calibrate: { type: 'string' },
   ptau: { type: 'string' },
+  'zk-concurrency': { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
 } as const;
@@ -67,6 +68,13 @@ class UsageError extends PlumbError {
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
   return value;
+}
+
+function countOf(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`${flag}: expected 1-64, got "${value}"`);
+  return n;
 }
 
 function portOf(value: string | undefined): number | undefined {
@@ -176,6 +184,7 @@ export async function run(p: RunParameters): Promise<number> {
         await nodeStart(ctx, {
           port: portOf(v.port),
           host: v.host,
+          zkConcurrency: countOf(v['zk-concurrency'], '--zk-concurrency'),
           ...(p.signal ? { signal: p.signal } : {}),
         });
         break;

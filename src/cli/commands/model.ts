@@ -183,4 +183,5 @@ function printManifest(ctx: CommandContext, m: Manifest): void {
   for (const t of m.outputs) print(ctx, `  output   ${t.name}: ${t.dtype} ${formatShape(t.shape)}`);
   print(ctx, `  ops      ${m.ops.join(', ')}`);
   if (m.producer.name) print(ctx, `  producer ${m.producer.name} ${m.producer.version}`.trimEnd());
+  for (const [role, cid] of Object.entries(m.artifacts)) print(ctx, `  artifact ${role.padEnd(10)} ${cid}`);
 }

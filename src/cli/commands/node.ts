@@ -3,13 +3,20 @@ import { serve } from '../../api/serve.ts';
 import { getNodeInfo } from '../../sdk/actions/getNodeInfo.ts';
 import { type CommandContext, openSession, print, printJson, startLocalNode } from '../context.ts';
 
-export type NodeStartOptions = { port?: number | undefined; host?: string | undefined; signal?: AbortSignal };
+export type NodeStartOptions = {
+  port?: number | undefined;
+  host?: string | undefined;
+  /** zk setups and proofs run at once (default 1); more wait in a queue. */
+  zkConcurrency?: number | undefined;
+  signal?: AbortSignal;
+};
 
 /** Start a node and serve its API until `signal` aborts (the entry point wires SIGINT/SIGTERM). */
 export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promise<void> {
   const node = await startLocalNode(ctx, {
     ...(o.port !== undefined ? { port: o.port } : {}),
     ...(o.host !== undefined ? { host: o.host } : {}),
+    ...(o.zkConcurrency !== undefined ? { zkConcurrency: o.zkConcurrency } : {}),
   });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
