@@ -1,8 +1,8 @@
 /**
  * ONNX -> circom: a Groth16 circuit whose outputs are EXACTLY the outputs of Plumb's fixed-point
  * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul/Div by constants,
- * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool and pure rewiring ops (Identity,
- * Flatten, Reshape). Nodes whose inputs are all constants are folded at compile time
+ * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus,
+ * Softmax, ArgMax, Sqrt and pure rewiring ops (Identity, Flatten, Reshape; more in the modules). Nodes whose inputs are all constants are folded at compile time
  * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).
  *
  * Encoding
@@ -30,6 +30,11 @@
  *   with r and d - 1 - r both range-checked, so r in [0, d) and v = floor(u / d).
  * - LeakyRelu / MaxPool select between two range-checked values with a sign bit in one quadratic
  *   constraint (y = b + (a - b) * sign), so the result stays in the B-bit range.
+ * - Sigmoid, Tanh, Erf, Softplus, Softmax, ArgMax, Sqrt (nonlinear.ts): the executor defines them
+ *   circuit-friendly (piecewise cubics on 32 segments, saturating; Softmax = piecewise exp and a
+ *   division by the row sum); the circuit takes |x| and the segment from a bit decomposition, a
+ *   one-hot selector makes the coefficients linear, 3 products and one rounding: ~120 constraints
+ *   per element (s = 12). Non-constant divisors use DivSignal (q d + r = n, 0 <= r < d checked).
  * - Soundness of the integer reading: at compile time every constrained affine expression is
  *   checked to stay below p/2 in absolute value for any values the range checks admit, so field
  *   equalities are integer equalities. Honest values only leave their width when the maxBits
