@@ -41,8 +41,16 @@ async function plumb(...argv: string[]): Promise<Result> {
     ],
     cwd: work,
     env: { PLUMB_ZK_PTAU_DIR: ptauDir },
-    stdout: { write: (s) => void (stdout += s) },
-    stderr: { write: (s) => void (stderr += s) },
+    stdout: {
+      write: (s) => {
+        stdout += s;
+      },
+    },
+    stderr: {
+      write: (s) => {
+        stderr += s;
+      },
+    },
   });
   return { code, stdout, stderr };
 }
