@@ -1,8 +1,12 @@
 /**
  * ONNX -> circom: a Groth16 circuit whose outputs are EXACTLY the outputs of Plumb's fixed-point
- * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul/Div by constants,
+ * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul, Div,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus,
- * Softmax, ArgMax, Sqrt and pure rewiring ops (Identity, Flatten, Reshape; more in the modules). Nodes whose inputs are all constants are folded at compile time
+ * Softmax, ArgMax, Sqrt (nonlinear.ts); Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
+ * HardSwish, ReduceSum/Mean/Max/Min (elementwise.ts); Less, Greater, LessOrEqual, GreaterOrEqual,
+ * Equal, Not, And, Or, Xor, Where, Cast (logic.ts); and rewiring ops: Identity, Flatten, Reshape,
+ * Concat, Expand, Gather, Pad, Resize / Upsample (nearest), Slice, Squeeze, Tile, Transpose,
+ * Unsqueeze (shape-ops.ts). Nodes whose inputs are all constants are folded at compile time
  * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).
  *
  * Encoding
@@ -35,13 +39,21 @@
  *   division by the row sum); the circuit takes |x| and the segment from a bit decomposition, a
  *   one-hot selector makes the coefficients linear, 3 products and one rounding: ~120 constraints
  *   per element (s = 12). Non-constant divisors use DivSignal (q d + r = n, 0 <= r < d checked).
+ * - Products of two non-constant values (Mul, MatMul, Pow, HardSwish): t = x * y in one
+ *   quadratic constraint with |t| <= bound(x) * bound(y) < p/2, then Rescale (MatMul sums its
+ *   products and rounds once). Clip / Max / Min / Abs select by a sign bit, min(a, b) = -max(-a, -b).
+ * - Rewiring ops run the executor's own kernel on index tensors (shape-ops.ts): no constraint,
+ *   one definition of their geometry. Comparisons give bits (sign bit; Equal by an is-zero
+ *   gadget); bool and integer tensors (and integer inputs) are unscaled, marked `int`, and only
+ *   comparisons, logic, Where, Cast and rewiring ops accept them.
  * - Soundness of the integer reading: at compile time every constrained affine expression is
  *   checked to stay below p/2 in absolute value for any values the range checks admit, so field
  *   equalities are integer equalities. Honest values only leave their width when the maxBits
  *   cap applies; they then have no proof.
  *
  * Modules: field.ts (BN254 helpers), lin.ts (affine expressions), bounds.ts (overflow checks),
- * gadgets.ts (circom templates and their emitter), ops.ts (op lowering), graph.ts (graph walk),
+ * gadgets.ts (circom templates and their emitter), ops.ts (op lowering, dispatching to nn.ts,
+ * shape-ops.ts, elementwise.ts, logic.ts, nonlinear.ts), graph.ts (graph walk),
  * assemble.ts (public layout and source text). This file validates and orchestrates.
  */
 import { PlumbError } from '../../core/errors.ts';

@@ -22,6 +22,12 @@
  *   2^(s+8), divRound by the row sum (`softmaxMaxError`). Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
+ * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
+ *   HardSigmoid (rshiftRound(alpha x) + beta, clamped), HardSwish, Neg, Abs, Max, Min
+ *   (ops/math.ts); ReduceSum / Mean (divRound) / Max / Min (ops/reduce.ts); comparisons, Not,
+ *   And, Or, Xor, Where with bool results as unscaled 0/1 (ops/logic.ts); Cast (float <-> double
+ *   is the identity, to integers truncates; ops/cast.ts); Expand, Tile, Resize / Upsample in
+ *   nearest mode with onnxruntime's float32 coordinates (ops/layout.ts); Pad in every mode.
  * - Outputs: scaled tensors are dequantized to float32 (X / 2^s) for display; `raw` holds the
  *   canonical integers. With `trace`, every node's outputs are hashed: sha256 over, per output,
  *   int64 LE rank, int64 LE dims, then every value as int64 LE (two's complement).
