@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TensorMap } from '../../src/core/tensor.ts';
 import { type ProveResult, prove, verify } from '../../src/proof/zk/prove.ts';
 import { setupModel, type ZkArtifacts } from '../../src/proof/zk/setup.ts';
+import { type ErrorBound, errorBound } from '../../src/runtime/exact/error-bound.ts';
 import { compileExact } from '../../src/runtime/exact/exact.ts';
 import type { EzklCase } from './ezkl.ts';
 import { ort, runDirect, toOrtTensor } from './ort.ts';
@@ -23,6 +24,8 @@ export type ZkCaseResult = {
   exactMismatches: string[];
   /** max |circuit output - onnxruntime output| over all outputs. */
   maxAbsError: number;
+  /** The executor's a-priori error bound for this input (src/runtime/exact/error-bound.ts). */
+  errorBound: ErrorBound;
   /** Median onnxruntime run of the same input, ms (the plain-inference baseline). */
   plainMs: number;
 };
@@ -89,6 +92,7 @@ export async function runZkCase(
     proofBytes: JSON.stringify(proof.proof).length,
     exactMismatches,
     maxAbsError,
+    errorBound: errorBound(c.bytes, c.inputs, artifacts.circuit.scale),
     plainMs: await plainMedianMs(c.bytes, c.inputs, plainRuns),
   };
 }

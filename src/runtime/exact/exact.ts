@@ -165,7 +165,10 @@ export function compileExact(bytes: Uint8Array, options: ExactOptions = {}): Exa
         ? { dtype: 'int64', shape: v.shape, data: BigInt64Array.from(v.data) }
         : { dtype: 'float32', shape: v.shape, data: dequantize(v.data, scale) };
     }
-    return trace ? { outputs, raw, trace } : { outputs, raw };
+    const result: ExactResult = { outputs, raw };
+    if (trace) result.trace = trace;
+    if (runOptions.values) result.values = env;
+    return result;
   }
 
   return { scale, inputNames, outputNames, run };
