@@ -147,6 +147,43 @@ const cases: OpCase[] = [
     initializers: { ax: i64([2], [0, 2]) },
     tol: 3 * EPS,
   },
+  {
+    // K = 3 products of values <= 2: 12 EPS, times alpha 0.5, one rounding; beta * C: 2 EPS + EPS.
+    name: 'Gemm of two inputs (transA, alpha 0.5, beta 2, non-constant C)',
+    shapes: [[3, 2], [3, 4], [4]],
+    span: 2,
+    nodes: [
+      node('Gemm', ['x', 'x2', 'x3'], { transA: { int: 1 }, alpha: { float: 0.5 }, beta: { float: 2 } }),
+    ],
+    tol: 6 * EPS + EPS + 3 * EPS,
+  },
+  {
+    // Sum of three: 3 EPS; Mean: EPS + a rounding; Floor / Ceil / Sign: exact away from ties.
+    name: 'Sum and Mean of three (broadcast), Floor, Ceil, Sign, ThresholdedRelu',
+    shapes: [[2, 3], [3]],
+    nodes: [
+      node('Sum', ['x', 'x2', 'k'], undefined, ['a']),
+      node('Mean', ['x', 'x2', 'k'], undefined, ['b']),
+      node('Floor', ['x'], undefined, ['c']),
+      node('Ceil', ['x'], undefined, ['d']),
+      node('Sign', ['x'], undefined, ['e']),
+      node('ThresholdedRelu', ['x'], { alpha: { float: 0.7 } }, ['f']),
+      node('Concat', ['a', 'b', 'c', 'd', 'e', 'f'], { axis: { int: 0 } }),
+    ],
+    initializers: { k: f32([2, 1], [0.5, -1.25]) },
+    tol: 3 * EPS,
+  },
+  {
+    // ReduceL1 of 3 values: 3 EPS; ReduceSumSquare: 3 squares of |x| <= 3 (6 EPS each), one rounding.
+    name: 'ReduceL1, ReduceSumSquare',
+    shapes: [[2, 3]],
+    nodes: [
+      node('ReduceL1', ['x'], { axes: { ints: [1] } }, ['a']),
+      node('ReduceSumSquare', ['x'], { axes: { ints: [1] } }, ['b']),
+      node('Concat', ['a', 'b'], { axis: { int: 0 } }),
+    ],
+    tol: 18 * EPS + EPS,
+  },
 ];
 
 /** Corpus models these ops make provable. */

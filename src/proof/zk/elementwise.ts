@@ -14,13 +14,18 @@
  *   HardSwish: rescale(x * hardsigmoid(x)).
  * - Pow with a constant integer exponent n >= 0: n - 1 products, each rounded, left to right.
  * - ReduceSum (linear), ReduceMean (divRound(sum, count) by DivConst, as AveragePool),
- *   ReduceMax / ReduceMin (pairwise max / min), over constant axes (the executor's `reducePlan`).
+ *   ReduceMax / ReduceMin (pairwise max / min), ReduceL1 (sum of Abs), ReduceSumSquare (products
+ *   summed, one rounding), over constant axes (the executor's `reducePlan`).
+ * - Sum (linear), Mean (DivConst); Floor / Ceil: floor(X / 2^s) by DivConst, scaled back; Sign:
+ *   two sign bits; ThresholdedRelu: [x > alpha] by a sign bit, times x.
+ * - Gemm in general (non-constant A and B, or C, alpha / beta != 1): products, then Rescale, or
+ *   rshiftRound(acc * alpha, 2s) by DivConst; beta * C rounded once, as the executor.
  */
 
 import { PlumbError } from '../../core/errors.ts';
 import type { NodeProto } from '../../core/onnx/types.ts';
-import { nodeError } from '../../runtime/exact/attributes.ts';
-import { f32ToRational, quantizeRational } from '../../runtime/exact/fixed.ts';
+import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
+import { f32ToRational, quantizeRational, rshiftRound } from '../../runtime/exact/fixed.ts';
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { hardSigmoidParams, powExponent } from '../../runtime/exact/ops/math.ts';
 import { reduceAxes, reducePlan } from '../../runtime/exact/ops/reduce.ts';
@@ -34,18 +39,26 @@ import type { LowerContext } from './nn.ts';
 /** Op types this module lowers (Mul and MatMul of two non-constant tensors are routed here too). */
 export const arithmeticCircuitOps: readonly string[] = [
   'Abs',
+  'Ceil',
   'Clip',
+  'Floor',
   'HardSigmoid',
   'HardSwish',
   'Max',
+  'Mean',
   'Min',
   'Neg',
   'Pow',
   'PRelu',
+  'ReduceL1',
   'ReduceMax',
   'ReduceMean',
   'ReduceMin',
   'ReduceSum',
+  'ReduceSumSquare',
+  'Sign',
+  'Sum',
+  'ThresholdedRelu',
 ];
 
 const FIELD_LIMIT = (FIELD_PRIME - 1n) / 2n;
@@ -68,6 +81,14 @@ export function product(em: Emitter, x: Lin, y: Lin, what: string): Lin {
   out.bound = bound;
   return out;
 }
+
+/** [l >= 0] as a 0/1 expression (a sign bit). */
+function nonnegBit(em: Emitter, l: Lin, what: string): Lin {
+  if (l.terms.size === 0) return linConst(l.c >= 0n ? 1n : 0n);
+  return withBound(linSignal(em.sign(l, what)), 1n);
+}
+
+const withBound = (l: Lin, bound: bigint): Lin => ({ ...l, bound });
 
 /** rshiftRound(x * y, s): the executor's product of two scaled values. */
 function mulRound(em: Emitter, x: Lin, y: Lin, what: string): Lin {
@@ -125,6 +146,71 @@ export function matmulSym(node: NodeProto, A: Sym, B: Sym, em: Emitter): Sym {
   if (A.shape.length !== 1) shape.push(M);
   if (B.shape.length !== 1) shape.push(N);
   return { kind: 'sym', shape, data };
+}
+
+/** Whether a Gemm needs `gemmGeneral` (ops.ts lowers the constant-weight, alpha = beta = 1 case). */
+export function gemmIsGeneral(node: NodeProto, a: Val, b: Val, c: Val | undefined): boolean {
+  return (
+    (a.kind === 'sym' && b.kind === 'sym') ||
+    c?.kind === 'sym' ||
+    attrFloat(node, 'alpha', 1) !== 1 ||
+    attrFloat(node, 'beta', 1) !== 1
+  );
+}
+
+/** Gemm as the executor (ops/linear.ts): y = rshiftRound(A B (* alpha), s (2s)) + (beta *) C. */
+export function gemmGeneral(
+  node: NodeProto,
+  a: Val,
+  b: Val,
+  c: Val | undefined,
+  em: Emitter,
+  ctx: LowerContext,
+): Sym {
+  const what = `Gemm node "${node.name}"`;
+  const s = ctx.s;
+  const A = symOf(a, s);
+  const B = symOf(b, s);
+  if (A.shape.length !== 2 || B.shape.length !== 2) throw nodeError(node, 'A and B must be 2-D');
+  const transA = attrInt(node, 'transA', 0) === 1;
+  const transB = attrInt(node, 'transB', 0) === 1;
+  const [M, K] = (transA ? [A.shape[1], A.shape[0]] : A.shape) as [number, number];
+  const [K2, N] = (transB ? [B.shape[1], B.shape[0]] : B.shape) as [number, number];
+  if (K !== K2) throw nodeError(node, `inner dimensions differ (${K} and ${K2})`);
+  const alpha = attrFloat(node, 'alpha', 1);
+  const beta = attrFloat(node, 'beta', 1);
+  const q = (v: number) => quantizeRational(f32ToRational(v), ctx.scale);
+  let cd: Lin[] | undefined;
+  if (c) {
+    const C = symOf(c, s);
+    const idx = broadcastIndex(C.shape, broadcastShape(C.shape, [M, N], node));
+    cd = Array.from(idx, (i) => {
+      const l = C.data[i]!;
+      if (beta === 1) return l;
+      if (l.terms.size === 0) return linConst(rshiftRound(l.c * q(beta), s));
+      return em.rescale(scaleBy(l, q(beta)), 0n, what);
+    });
+  }
+  const data: Lin[] = [];
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let acc = linConst(0n);
+      for (let k = 0; k < K; k++) {
+        const x = A.data[transA ? k * M + i : i * K + k]!;
+        const y = B.data[transB ? j * K + k : k * N + j]!;
+        acc = linCombine(acc, 1n, product(em, x, y, what), 1n);
+      }
+      const y =
+        alpha === 1
+          ? em.rescale(acc, 0n, what)
+          : em.divFloor(
+              linCombine(scaleBy(acc, q(alpha)), 1n, linConst(1n << (2n * s - 1n)), 1n),
+              1n << (2n * s),
+              what,
+            );
+      data.push(cd ? linCombine(y, 1n, cd[i * N + j]!, 1n) : y);
+    }
+  return { kind: 'sym', shape: [M, N], data };
 }
 
 function clip(
@@ -213,8 +299,13 @@ function reduce(node: NodeProto, x: Sym, axesV: Val | undefined, em: Emitter, ct
         node.opType === 'ReduceMax' ? em.max.bind(em) : (a: Lin, b: Lin, w: string) => min(em, a, b, w);
       return vals.slice(1).reduce((a, b) => pick(a, b, what), vals[0]!);
     }
-    const sum = vals.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
-    if (node.opType === 'ReduceSum') return sum;
+    if (node.opType === 'ReduceSumSquare') {
+      const acc = vals.reduce((a, b) => linCombine(a, 1n, product(em, b, b, what), 1n), linConst(0n));
+      return em.rescale(acc, 0n, what);
+    }
+    const terms = node.opType === 'ReduceL1' ? vals.map((l) => em.max(l, scaleBy(l, -1n), what)) : vals;
+    const sum = terms.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
+    if (node.opType === 'ReduceSum' || node.opType === 'ReduceL1') return sum;
     if (vals.length === 0) throw nodeError(node, 'cannot average an empty tensor');
     const count = BigInt(vals.length);
     return em.divFloor(linCombine(sum, 2n, linConst(count), 1n), 2n * count, what);
@@ -267,7 +358,41 @@ export function lowerArithmetic(
     case 'ReduceMean':
     case 'ReduceMax':
     case 'ReduceMin':
+    case 'ReduceL1':
+    case 'ReduceSumSquare':
       return reduce(node, x(), opt(1), em, ctx);
+    case 'Sum':
+    case 'Mean': {
+      const xs = node.input.map((_, i) => symOf(get(i), s));
+      const sum = xs
+        .slice(1)
+        .reduce((acc, y) => zip(node, acc, y, (a, b) => linCombine(a, 1n, b, 1n)), xs[0]!);
+      if (node.opType === 'Sum') return sum;
+      const n = BigInt(xs.length);
+      return map(sum, (l) => em.divFloor(linCombine(l, 2n, linConst(n), 1n), 2n * n, what));
+    }
+    case 'Floor':
+      return map(x(), (l) => scaleBy(em.divFloor(l, 1n << s, what), 1n << s));
+    case 'Ceil':
+      return map(x(), (l) => scaleBy(em.divFloor(scaleBy(l, -1n), 1n << s, what), -(1n << s)));
+    case 'Sign':
+      // [x >= 0] - [-x >= 0]: 1, 0 or -1, at 2^s.
+      return map(x(), (l) =>
+        scaleBy(linCombine(nonnegBit(em, l, what), 1n, nonnegBit(em, scaleBy(l, -1n), what), -1n), 1n << s),
+      );
+    case 'ThresholdedRelu': {
+      const alpha = quantizeRational(f32ToRational(attrFloat(node, 'alpha', 1)), ctx.scale);
+      // [x > alpha] = 1 - [alpha - x >= 0], then one product.
+      return map(x(), (l) => {
+        const above = linCombine(
+          linConst(1n),
+          1n,
+          nonnegBit(em, linCombine(linConst(alpha), 1n, l, -1n), what),
+          -1n,
+        );
+        return product(em, withBound(above, 1n), l, what);
+      });
+    }
     default:
       throw nodeError(node, 'op is not supported in circuits');
   }

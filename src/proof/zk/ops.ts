@@ -8,7 +8,7 @@ import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { flattenShape, reshapeShape } from '../../runtime/exact/ops/shape.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
-import { lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
+import { gemmGeneral, gemmIsGeneral, lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
@@ -131,8 +131,10 @@ export function lowerNode(
   // Non-constant integer / bool tensors (comparison results) only reach ops that expect them.
   if (hasIntInput(node, opt)) return lowerLogic(node, get, opt, em, ctx);
   switch (node.opType) {
-    case 'Gemm':
-      return gemm(node, get(0), get(1), opt(2), em, s);
+    case 'Gemm': {
+      const [a, b, c] = [get(0), get(1), opt(2)];
+      return gemmIsGeneral(node, a, b, c) ? gemmGeneral(node, a, b, c, em, ctx) : gemm(node, a, b, c, em, s);
+    }
     case 'MatMul': {
       const [a, b] = [get(0), get(1)];
       return a.kind === 'sym' && b.kind === 'sym' ? matmulSym(node, a, b, em) : matmul(node, a, b, em, s);
@@ -183,6 +185,7 @@ export function lowerNode(
     case 'Xor':
       return lowerLogic(node, get, opt, em, ctx);
     case 'Concat':
+    case 'Dropout':
     case 'Expand':
     case 'Gather':
     case 'Pad':
@@ -207,6 +210,14 @@ export function lowerNode(
     case 'ReduceMean':
     case 'ReduceMin':
     case 'ReduceSum':
+    case 'Ceil':
+    case 'Floor':
+    case 'Mean':
+    case 'ReduceL1':
+    case 'ReduceSumSquare':
+    case 'Sign':
+    case 'Sum':
+    case 'ThresholdedRelu':
       return lowerArithmetic(node, get, opt, em, ctx);
     case 'ArgMax':
     case 'Erf':

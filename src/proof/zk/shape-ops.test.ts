@@ -110,6 +110,13 @@ const cases: OpCase[] = [
     tol: MOVED,
   },
   {
+    name: 'Dropout (inference, ratio input) -> Transpose',
+    shapes: [[2, 3]],
+    nodes: [node('Dropout', ['x', 'r'], undefined, ['d']), node('Transpose', ['d'])],
+    initializers: { r: f32([], [0.3]) },
+    tol: MOVED,
+  },
+  {
     name: 'Upsample nearest (opset 9)',
     shapes: [[1, 2, 2, 2]],
     opset: 9,

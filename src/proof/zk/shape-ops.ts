@@ -1,7 +1,8 @@
 /**
- * Pure rewiring ops in circuits: Concat, Expand, Gather, Pad, Resize / Upsample (nearest), Slice,
- * Squeeze, Tile, Transpose, Unsqueeze (Cast between float types: see logic.ts). No constraint: output
- * elements are input elements (or constants the op writes, e.g. Pad's value).
+ * Pure rewiring ops in circuits: Concat, Dropout (inference), Expand, Gather, Pad, Resize /
+ * Upsample (nearest), Slice, Squeeze, Tile, Transpose, Unsqueeze (Cast between float types: see
+ * logic.ts). No constraint: output elements are input elements (or constants the op writes,
+ * e.g. Pad's value).
  *
  * One definition with the exact executor: the executor's OWN kernel runs on index tensors (the
  * data inputs replaced by 0, 1, 2, ... in a float tensor of the same shape; the other inputs,
@@ -22,6 +23,7 @@ import type { LowerContext } from './nn.ts';
 /** Ops lowered by rewiring, and which of their inputs carry data (the rest must be constants). */
 const DATA_INPUTS: Record<string, 'first' | 'all'> = {
   Concat: 'all',
+  Dropout: 'first',
   Expand: 'first',
   Gather: 'first',
   Pad: 'first',

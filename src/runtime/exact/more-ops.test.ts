@@ -270,6 +270,32 @@ const cases: Case[] = [
     tol: moved,
   },
   {
+    name: 'Sum, Mean (broadcast), Floor, Ceil, Sign, ThresholdedRelu',
+    x: [2, 3],
+    nodes: [
+      node('Sum', ['x', 'k', 'x'], undefined, ['a']),
+      node('Mean', ['x', 'k'], undefined, ['b']),
+      node('Floor', ['x'], undefined, ['c']),
+      node('Ceil', ['x'], undefined, ['d']),
+      node('Sign', ['x'], undefined, ['e']),
+      node('ThresholdedRelu', ['x'], { alpha: { float: 0.7 } }, ['f']),
+      node('Concat', ['a', 'b', 'c', 'd', 'e', 'f'], { axis: { int: 0 } }),
+    ],
+    initializers: { k: f32([3], [0.5, -1.25, 2]) },
+    tol: 3 * EPS,
+  },
+  {
+    name: 'ReduceL1, ReduceSumSquare, Dropout',
+    x: [2, 3],
+    nodes: [
+      node('Dropout', ['x'], undefined, ['dx']),
+      node('ReduceL1', ['dx'], { axes: { ints: [1] } }, ['a']),
+      node('ReduceSumSquare', ['dx'], { axes: { ints: [1] } }, ['b']),
+      node('Concat', ['a', 'b'], { axis: { int: 0 } }),
+    ],
+    tol: 18 * EPS + EPS,
+  },
+  {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],
     nodes: [

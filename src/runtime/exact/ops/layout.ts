@@ -1,6 +1,6 @@
 /**
- * Ops that copy elements to a new layout without computing on them: Expand, Tile, and Resize /
- * Upsample in nearest mode. Each is an output-element -> input-element map (`gatherByIndex`),
+ * Ops that copy elements to a new layout without computing on them: Expand, Tile, Resize /
+ * Upsample in nearest mode, and Dropout (inference: the identity). Each is an output-element -> input-element map (`gatherByIndex`),
  * so the circuit compiler can reuse it unchanged (src/proof/zk/shape-ops.ts).
  */
 import { tensorFromProto } from '../../../core/onnx/tensor-proto.ts';
@@ -178,6 +178,14 @@ const upsample: OpImpl = ({ node, scale, opset, initializers }) => {
 };
 
 export const layoutOps: Record<string, OpImpl> = {
+  // Inference: the identity (a requested mask output is all true).
+  Dropout:
+    ({ node }) =>
+    (inputs) => {
+      const x = inputs.get(0);
+      if (inputs.opt(2)?.data.some((v) => v !== 0n)) throw nodeError(node, 'training mode is not supported');
+      return [x, { shape: x.shape, data: x.data.map(() => 1n), int: true }];
+    },
   Expand:
     ({ node }) =>
     (inputs) => [expand(node, inputs.get(0), intValues(inputs.get(1), node, 'shape'))],

@@ -1,6 +1,6 @@
 /**
- * Elementwise arithmetic beyond the basic four: Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
- * HardSwish and Pow with an integer exponent. Every product of two scaled values is rounded
+ * Elementwise arithmetic beyond the basic four: Neg, Abs, Max, Min, Sum, Mean, Clip, PRelu,
+ * HardSigmoid, HardSwish, ThresholdedRelu, Floor, Ceil, Sign and Pow with an integer exponent. Every product of two scaled values is rounded
  * once with `rshiftRound`, as Mul does.
  */
 import type { NodeProto } from '../../../core/onnx/types.ts';
@@ -107,7 +107,52 @@ const pow: OpImpl =
     return [binary(x, e, node, false, (p, q) => powFixed(node, p, powExponent(node, q, e.int, s), s))];
   };
 
+/** Sum / Mean of any number of tensors, broadcast together (Mean: divRound by the count). */
+function sumMean(mean: boolean): OpImpl {
+  return ({ node, s }) =>
+    (inputs) => {
+      const xs = node.input.map((_, i) => inputs.get(i));
+      if (xs.length === 0) throw nodeError(node, 'needs at least one input');
+      const int = xs.every((x) => x.int);
+      const parts = int ? xs : xs.map((x) => asFixed(x, s));
+      const sum = parts.slice(1).reduce((acc, x) => binary(acc, x, node, int, (p, q) => p + q), parts[0]!);
+      if (!mean) return [sum];
+      const n = BigInt(xs.length);
+      return [map(sum, (v) => (int ? v / n : divRound(v, n)))];
+    };
+}
+
+/** Floor / Ceil of a value at 2^s: floor(X / 2^s) * 2^s (integers are unchanged). */
+export function floorFixed(v: bigint, s: bigint): bigint {
+  return (v >> s) << s;
+}
+
 export const mathOps: Record<string, OpImpl> = {
+  Sum: sumMean(false),
+  Mean: sumMean(true),
+  Floor:
+    ({ s }) =>
+    (inputs) => {
+      const x = inputs.get(0);
+      return [x.int ? x : map(x, (v) => floorFixed(v, s))];
+    },
+  Ceil:
+    ({ s }) =>
+    (inputs) => {
+      const x = inputs.get(0);
+      return [x.int ? x : map(x, (v) => -floorFixed(-v, s))];
+    },
+  Sign:
+    ({ s }) =>
+    (inputs) => {
+      const x = inputs.get(0);
+      const one = x.int ? 1n : 1n << s;
+      return [map(x, (v) => (v > 0n ? one : v < 0n ? -one : 0n))];
+    },
+  ThresholdedRelu: ({ node, scale }) => {
+    const alpha = quantizeRational(f32ToRational(attrFloat(node, 'alpha', 1)), scale);
+    return (inputs) => [map(asFixed(inputs.get(0), BigInt(scale)), (v) => (v > alpha ? v : 0n))];
+  },
   Neg: () => (inputs) => [map(inputs.get(0), (v) => -v)],
   Abs: () => (inputs) => [map(inputs.get(0), (v) => (v < 0n ? -v : v))],
   Max: extremum(maxOf),

@@ -1,10 +1,11 @@
 /**
  * Reductions over constant axes: ReduceSum (exact), ReduceMean (divRound(sum, count), the
- * AveragePool rule), ReduceMax, ReduceMin. `reducePlan` is shared with the circuit compiler.
+ * AveragePool rule), ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare (squares at 2^2s, one
+ * rounding). `reducePlan` is shared with the circuit compiler.
  */
 import type { NodeProto } from '../../../core/onnx/types.ts';
 import { attrInt, attrInts, nodeError } from '../attributes.ts';
-import { divRound } from '../fixed.ts';
+import { divRound, rshiftRound } from '../fixed.ts';
 import { intValues, normAxis, size, strides } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
@@ -58,13 +59,19 @@ export function reducePlan(
   return { shape: out, groups };
 }
 
-function reduce(kind: 'sum' | 'mean' | 'max' | 'min'): OpImpl {
-  return ({ node, opset }) =>
+function reduce(kind: 'sum' | 'mean' | 'max' | 'min' | 'l1' | 'sumsq'): OpImpl {
+  return ({ node, opset, s }) =>
     (inputs) => {
       const x = inputs.get(0);
       const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, opset, inputs.opt(1)));
       const data = groups.map((g) => {
         const vals = g.map((i) => x.data[i]!);
+        if (kind === 'l1') return vals.reduce((a, b) => a + (b < 0n ? -b : b), 0n);
+        if (kind === 'sumsq') {
+          // Squares accumulate at 2^2s and are rounded once, as a dot product.
+          const acc = vals.reduce((a, b) => a + b * b, 0n);
+          return x.int ? acc : rshiftRound(acc, s);
+        }
         if (kind === 'max' || kind === 'min') {
           if (vals.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
           return vals.reduce((a, b) => ((kind === 'max' ? b > a : b < a) ? b : a));
@@ -84,4 +91,6 @@ export const reduceOps: Record<string, OpImpl> = {
   ReduceMean: reduce('mean'),
   ReduceMax: reduce('max'),
   ReduceMin: reduce('min'),
+  ReduceL1: reduce('l1'),
+  ReduceSumSquare: reduce('sumsq'),
 };
