@@ -8,7 +8,7 @@ import * as snarkjs from 'snarkjs';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
 import type { DType, TensorMap } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
-import { softmaxMaxError } from '../../runtime/exact/ops/nonlinear.ts';
+import { logSoftmaxMaxError, softmaxMaxError } from '../../runtime/exact/ops/nonlinear.ts';
 import { activationMaxError } from '../../runtime/exact/piecewise.ts';
 import { compileCircuit, FIELD_PRIME } from './circuit.ts';
 import { circuitInputs, decodeOutputs, prove, verify } from './prove.ts';
@@ -66,12 +66,13 @@ const cases: Case[] = [
     [{ name: 'sig' }, { name: 'tanh' }, { name: 'erf' }, { name: 'sp' }],
   ),
   graph(
-    'Softmax (axis 1 strided, axis -1), ArgMax (first and last index, ties), Sqrt of Relu',
+    'Softmax (axis 1 strided, axis -1), LogSoftmax, ArgMax (first and last index, ties), Sqrt of Relu',
     [2, 4, 3],
     softmaxRows.flat(),
     [
       { op: 'Softmax', inputs: ['x'], outputs: ['sm1'], attrs: { axis: { int: 1 } } },
       { op: 'Softmax', inputs: ['x'], outputs: ['sm2'] },
+      { op: 'LogSoftmax', inputs: ['x'], outputs: ['ls'], attrs: { axis: { int: 1 } } },
       { op: 'ArgMax', inputs: ['x'], outputs: ['am1'], attrs: { axis: { int: 1 } } },
       {
         op: 'ArgMax',
@@ -85,6 +86,7 @@ const cases: Case[] = [
     [
       { name: 'sm1' },
       { name: 'sm2' },
+      { name: 'ls' },
       { name: 'am1', dtype: 'int64' },
       { name: 'am2', dtype: 'int64' },
       { name: 'sq' },
@@ -178,9 +180,11 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
         const bound =
           name === 'sq'
             ? 2 ** -S + Math.sqrt(EPS)
-            : name.startsWith('sm') || name === 'y'
-              ? softmaxMaxError(S, 12) + 4 * EPS + activationMaxError('tanh', S)
-              : 1.13 * EPS + activationMaxError('tanh', S);
+            : name === 'ls'
+              ? logSoftmaxMaxError(S, 4) + 2 * EPS
+              : name.startsWith('sm') || name === 'y'
+                ? softmaxMaxError(S, 12) + 4 * EPS + activationMaxError('tanh', S)
+                : 1.13 * EPS + activationMaxError('tanh', S);
         t.diagnostic(
           `${name}: max |circuit - onnxruntime| ${worst.toExponential(3)} (bound ${bound.toExponential(3)})`,
         );

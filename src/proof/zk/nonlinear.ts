@@ -22,7 +22,7 @@
 import { PlumbError } from '../../core/errors.ts';
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
-import { SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
+import { logSumPlan, SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
 import { type PiecewiseKind, type PiecewiseTable, piecewiseTable } from '../../runtime/exact/piecewise.ts';
 import { normAxis, size } from '../../runtime/exact/tensor.ts';
 import { signedBits } from './bounds.ts';
@@ -36,6 +36,7 @@ import type { LowerContext } from './nn.ts';
 export const nonlinearCircuitOps: readonly string[] = [
   'ArgMax',
   'Erf',
+  'LogSoftmax',
   'Sigmoid',
   'Softmax',
   'Softplus',
@@ -56,6 +57,7 @@ const modeOf: Record<PiecewiseKind, Mode> = {
   erf: 'odd',
   softplus: 'softplus',
   exp: 'exp',
+  log1p: 'exp',
 };
 
 type PwTemplate = { name: string; yBound: bigint };
@@ -170,17 +172,25 @@ function pwTemplate(
   em: Emitter,
   kind: PiecewiseKind,
   out: number,
+  inScale: number,
 ): PwTemplate & { table: PiecewiseTable; yb: number } {
-  const table = piecewiseTable(kind, em.s, out);
+  const table = piecewiseTable(kind, inScale, out);
   const yb = gWidth(table);
-  const name = `Pw_${kind}_${em.s}_${out}`;
+  const name = `Pw_${kind}_${inScale}_${out}`;
   if (!em.templates.has(name)) em.templates.set(name, pwSource(name, table, modeOf[kind], yb));
   return { name, yBound: 1n << BigInt(yb - 1), table, yb };
 }
 
 /** f(x) of a piecewise kind as a new signal (see the header). */
-export function piecewise(em: Emitter, kind: PiecewiseKind, x: Lin, what: string, out = em.s): Lin {
-  const { name, yBound, table, yb } = pwTemplate(em, kind, out);
+export function piecewise(
+  em: Emitter,
+  kind: PiecewiseKind,
+  x: Lin,
+  what: string,
+  out = em.s,
+  inScale = em.s,
+): Lin {
+  const { name, yBound, table, yb } = pwTemplate(em, kind, out, inScale);
   const mode = modeOf[kind];
   // |x| < 2^aBits for any witness (capped: wider honest values have no proof, as everywhere).
   const aBits = Math.min(bitLength(em.bound(x)), em.bits - 1);
@@ -295,19 +305,93 @@ function rowMax(em: Emitter, xs: Lin[], what: string): Lin {
   return m;
 }
 
-function softmax(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext & { opset: number }): Sym {
-  const x = symOf(xv, ctx.s);
-  const what = `Softmax node "${node.name}"`;
+/** Row max m, e_j = exp(x_j - m) at 2^(s + SOFTMAX_GUARD) and their sum S. */
+function expRow(em: Emitter, xs: Lin[], what: string): { m: Lin; e: Lin[]; sum: Lin } {
   const out = em.s + SOFTMAX_GUARD;
+  const m = rowMax(em, xs, what);
+  const e = xs.map((v) =>
+    v === m ? linConst(1n << BigInt(out)) : piecewise(em, 'exp', linCombine(v, 1n, m, -1n), what, out),
+  );
+  return { m, e, sum: e.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n)) };
+}
+
+/**
+ * ln(S / 2^hi) rounded to 2^s (hi = s + SOFTMAX_GUARD), as the executor's `lnSum`: a one-hot h over
+ * k in [kMin, kMax) with 2^k <= S < 2^(k+1) (two range checks), f = (S - 2^k) 2^(kMax - k) (one
+ * product: 2^k and 2^(kMax - k) are linear in h), ln(1 + f) piecewise, (k - hi) ln2 linear in h.
+ */
+function lnSumCircuit(em: Emitter, sum: Lin, n: number, what: string): Lin {
+  const plan = logSumPlan(n, em.s);
+  const hi = em.s + SOFTMAX_GUARD;
+  const name = em.fresh('ln');
+  const L = plan.kMax - plan.kMin;
+  const S = em.render(sum, what);
+  em.lines.push(`    signal ${name}_h[${L}];`);
+  let pow = linConst(0n);
+  let inv = linConst(0n);
+  let ln = linConst(0n);
+  let one = linConst(0n);
+  for (let i = 0; i < L; i++) {
+    const k = plan.kMin + i;
+    const h = `${name}_h[${i}]`;
+    em.lines.push(`    ${h} <-- ((${S}) >> ${k}) == 1 ? 1 : 0;`);
+    em.lines.push(`    ${h} * (${h} - 1) === 0;`);
+    em.registerBound(h, 1n);
+    const hl = linSignal(h);
+    one = linCombine(one, 1n, hl, 1n);
+    pow = linCombine(pow, 1n, hl, 1n << BigInt(k));
+    inv = linCombine(inv, 1n, hl, 1n << BigInt(plan.kMax - k));
+    ln = linCombine(ln, 1n, hl, BigInt(k - hi) * plan.ln2);
+  }
+  em.lines.push(`    ${em.render(one, what)} === 1;`);
+  em.constraints += L + 1;
+  const low = linCombine(sum, 1n, pow, -1n);
+  for (const [tag, l] of [
+    ['lo', low],
+    ['hi', linCombine(pow, 2n, linCombine(sum, 1n, linConst(1n), 1n), -1n)],
+  ] as const) {
+    em.lines.push(`    component ${name}_${tag} = Bits(${plan.kMax});`);
+    em.lines.push(`    ${name}_${tag}.in <== ${em.render(l, what)};`);
+    em.constraints += plan.kMax + 1;
+  }
+  const f = `${name}_f`;
+  em.lines.push(`    signal ${f};`);
+  em.lines.push(`    ${f} <== (${em.render(low, what)}) * (${em.render(inv, what)});`);
+  em.constraints += 1;
+  const fBound = 1n << BigInt(2 * plan.kMax - plan.kMin);
+  em.registerBound(f, fBound);
+  const fl = linSignal(f);
+  fl.bound = fBound;
+  const g = piecewise(em, 'log1p', fl, what, hi, plan.kMax);
+  const total = linCombine(ln, 1n, g, 1n);
+  return em.divFloor(
+    linCombine(total, 1n, linConst(1n << BigInt(SOFTMAX_GUARD - 1)), 1n),
+    1n << BigInt(SOFTMAX_GUARD),
+    what,
+  );
+}
+
+function softmax(
+  node: NodeProto,
+  xv: Val,
+  em: Emitter,
+  ctx: LowerContext & { opset: number },
+  log: boolean,
+): Sym {
+  const x = symOf(xv, ctx.s);
+  const what = `${node.opType} node "${node.name}"`;
   const data = new Array<Lin>(x.data.length);
   for (const row of softmaxPlan(node, ctx.opset, x.shape).rows) {
     if (row.length === 0) continue;
     const xs = row.map((i) => x.data[i]!);
-    const m = rowMax(em, xs, what);
-    const e = xs.map((v) =>
-      v === m ? linConst(1n << BigInt(out)) : piecewise(em, 'exp', linCombine(v, 1n, m, -1n), what, out),
-    );
-    const sum = e.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
+    const { m, e, sum } = expRow(em, xs, what);
+    if (log) {
+      const ln = lnSumCircuit(em, sum, xs.length, what);
+      row.forEach((i, j) => {
+        data[i] = linCombine(linCombine(xs[j]!, 1n, m, -1n), 1n, ln, -1n);
+      });
+      continue;
+    }
     const d = linCombine(sum, 2n, linConst(0n), 0n);
     row.forEach((i, j) => {
       const n = linCombine(e[j]!, 1n << BigInt(em.s + 1), sum, 1n);
@@ -402,7 +486,9 @@ export function lowerNonlinear(
     case 'Sqrt':
       return elementwise(node, get(0), ctx, (l, what) => sqrt(em, l, what));
     case 'Softmax':
-      return softmax(node, get(0), em, ctx);
+      return softmax(node, get(0), em, ctx, false);
+    case 'LogSoftmax':
+      return softmax(node, get(0), em, ctx, true);
     case 'ArgMax':
       return argMax(node, get(0), em, ctx);
     default:

@@ -221,6 +221,7 @@ export function lowerNode(
       return lowerArithmetic(node, get, opt, em, ctx);
     case 'ArgMax':
     case 'Erf':
+    case 'LogSoftmax':
     case 'Sigmoid':
     case 'Softmax':
     case 'Softplus':

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
-import { softmaxMaxError } from './ops/nonlinear.ts';
+import { logSoftmaxMaxError, softmaxMaxError } from './ops/nonlinear.ts';
 import {
   activationMaxError,
   type PiecewiseKind,
@@ -39,6 +39,7 @@ const reference: Record<PiecewiseKind, (x: number) => number> = {
   erf,
   softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
   exp: Math.exp,
+  log1p: Math.log1p,
 };
 
 async function ortRun(bytes: Uint8Array, inputs: TensorMap): Promise<Record<string, Float32Array>> {
@@ -259,6 +260,29 @@ describe('nonlinear ops against onnxruntime', () => {
       const total = Array.from(y).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(total - n / c.rowLen) <= (n / c.rowLen) * c.rowLen * 2 ** -S, `sum ${total}`);
     });
+
+  it('LogSoftmax: rows of 2 to 1000 values, within logSoftmaxMaxError', async (t) => {
+    const r = seededRandom(4);
+    for (const [n, span] of [
+      [2, 1],
+      [3, 5],
+      [10, 0.01],
+      [100, 2],
+      [1000, 1],
+      [7, 40],
+    ] as const) {
+      const rows = 6;
+      const data = Float32Array.from({ length: rows * n }, () => (r() * 2 - 1) * span);
+      const bytes = unary('LogSoftmax', [rows, n], {}, 13);
+      const err = await maxErrorVsOrt(bytes, { x: { dtype: 'float32', shape: [rows, n], data } }, 'y');
+      // input quantization: |dy_j| <= |dx_j| + sum_k y_k |dx_k| <= 2 EPS
+      const bound = logSoftmaxMaxError(S, n) + 2 * EPS + FLOAT_SLACK;
+      t.diagnostic(
+        `LogSoftmax n = ${n}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)})`,
+      );
+      assert.ok(err <= bound, `n = ${n}: ${err} > ${bound}`);
+    }
+  });
 
   for (const name of [
     '1l_sigmoid',

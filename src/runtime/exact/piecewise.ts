@@ -23,7 +23,7 @@
  */
 import { divRound, isqrt, rshiftRound } from './fixed.ts';
 
-export type PiecewiseKind = 'sigmoid' | 'tanh' | 'erf' | 'softplus' | 'exp';
+export type PiecewiseKind = 'sigmoid' | 'tanh' | 'erf' | 'softplus' | 'exp' | 'log1p';
 
 type KindDef = {
   /** g is approximated on [0, 2^rangeBits) and saturates beyond. */
@@ -100,9 +100,8 @@ function erfFixed(num: bigint, den: bigint): bigint {
   return divRound((2n * scaled) << WP, sqrtPi());
 }
 
-/** ln(1 + e^-x) = 2 atanh(z / (2 + z)), z = e^-x. */
-function softplusTail(num: bigint, den: bigint): bigint {
-  const z = expNeg(num, den);
+/** ln(1 + z) for z >= 0 at WP bits (z at WP bits): 2 atanh(z / (2 + z)). */
+function log1pFixed(z: bigint): bigint {
   const w = divRound(z << WP, 2n * ONE + z);
   const w2 = (w * w) >> WP;
   let pow = w;
@@ -112,6 +111,14 @@ function softplusTail(num: bigint, den: bigint): bigint {
     sum += pow / (2n * k + 1n);
   }
   return 2n * sum;
+}
+
+/** ln(1 + e^-x). */
+const softplusTail = (num: bigint, den: bigint): bigint => log1pFixed(expNeg(num, den));
+
+/** ln 2 at `bits` fractional bits, rounded (half up). */
+export function ln2Fixed(bits: number): bigint {
+  return rshiftRound(log1pFixed(ONE), WP - BigInt(bits));
 }
 
 const KINDS: Record<PiecewiseKind, KindDef> = {
@@ -141,6 +148,15 @@ const KINDS: Record<PiecewiseKind, KindDef> = {
   erf: { rangeBits: 2, segBits: 3, g: erfFixed, limitHalves: 2n, m4: 4.5, saturation: 1.6e-8 },
   softplus: { rangeBits: 4, segBits: 1, g: softplusTail, limitHalves: 0n, m4: 0.126, saturation: 1.13e-7 },
   exp: { rangeBits: 4, segBits: 2, g: expNeg, limitHalves: 0n, m4: 1, saturation: 1.13e-7 },
+  // ln(1 + f) on [0, 1) only (LogSoftmax's mantissa): never saturates; |g''''| = 6 / (1 + f)^4.
+  log1p: {
+    rangeBits: 0,
+    segBits: 5,
+    g: (num, den) => log1pFixed((ONE * num) / den),
+    limitHalves: 0n,
+    m4: 6,
+    saturation: 0,
+  },
 };
 
 export type PiecewiseTable = {
@@ -232,13 +248,14 @@ export function piecewiseEval(table: PiecewiseTable, x: bigint): bigint {
     case 'softplus':
       return neg ? g : x + g;
     case 'exp':
+    case 'log1p':
       return g;
   }
 }
 
 /**
  * Stated maximum error of `piecewiseEval` against the true function at the quantized input, in
- * real units, for inputs at 2^s and outputs at 2^out (for 'exp': e^-a, a >= 0).
+ * real units, for inputs at 2^s and outputs at 2^out (for 'exp': e^-a, a >= 0; 'log1p': [0, 1)).
  */
 export function piecewiseMaxError(kind: PiecewiseKind, s: number, out = s): number {
   const def = KINDS[kind];

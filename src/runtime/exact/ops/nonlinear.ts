@@ -5,12 +5,25 @@
  * - Softmax (any axis; before opset 13 the input is flattened from `axis` into rows): per row,
  *   m = max, e_j = exp(x_j - m) at 2^(s + SOFTMAX_GUARD) by the piecewise exp (e = 1 exactly at
  *   the max), S = sum e_j, y_j = divRound(e_j * 2^s, S) (round half up, as Div).
+ * - LogSoftmax (same rows): y_j = (x_j - m) - rshiftRound(lnS, 8), with the exponentials of
+ *   Softmax, S = sum e_j at 2^(s+8) written S = 2^k (1 + f) (k = bit length - 1, f in [0, 1) exact at
+ *   2^K, K = s + 8 + bitLength(n)) and lnS = (k - s - 8) ln2 + ln(1 + f) at 2^(s+8), ln2 rounded
+ *   once, ln(1 + f) by a piecewise cubic (32 segments on [0, 1)).
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
+import { PlumbError } from '../../../core/errors.ts';
 import type { NodeProto } from '../../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../attributes.ts';
-import { divRound, isqrt } from '../fixed.ts';
-import { type PiecewiseKind, piecewiseEval, piecewiseMaxError, piecewiseTable } from '../piecewise.ts';
+import { divRound, isqrt, rshiftRound } from '../fixed.ts';
+import {
+  ln2Fixed,
+  type PiecewiseKind,
+  type PiecewiseTable,
+  piecewiseAbs,
+  piecewiseEval,
+  piecewiseMaxError,
+  piecewiseTable,
+} from '../piecewise.ts';
 import { asFixed, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
@@ -54,13 +67,66 @@ export function softmaxPlan(node: NodeProto, opset: number, shape: readonly numb
   return { rows };
 }
 
-/** One Softmax row at 2^s (see the header). */
-export function softmaxRow(xs: readonly bigint[], scale: number): bigint[] {
+/** Row max, exponentials exp(x_j - m) at 2^(s + SOFTMAX_GUARD) and their sum. */
+function expRow(xs: readonly bigint[], scale: number): { m: bigint; e: bigint[]; sum: bigint } {
   const table = piecewiseTable('exp', scale, scale + SOFTMAX_GUARD);
   const m = xs.reduce((a, b) => (b > a ? b : a));
   const e = xs.map((v) => piecewiseEval(table, v - m));
-  const sum = e.reduce((a, b) => a + b, 0n);
+  return { m, e, sum: e.reduce((a, b) => a + b, 0n) };
+}
+
+/** One Softmax row at 2^s (see the header). */
+export function softmaxRow(xs: readonly bigint[], scale: number): bigint[] {
+  const { e, sum } = expRow(xs, scale);
   return e.map((v) => divRound(v << BigInt(scale), sum));
+}
+
+export type LogSumPlan = {
+  /** The exponent k of S = 2^k (1 + f) lies in [kMin, kMax). */
+  kMin: number;
+  kMax: number;
+  /** ln(1 + f) for f at 2^kMax, result at 2^(s + SOFTMAX_GUARD). */
+  table: PiecewiseTable;
+  /** ln 2 at 2^(s + SOFTMAX_GUARD). */
+  ln2: bigint;
+};
+
+/** The ln S plan of rows of n values at scale s. */
+export function logSumPlan(n: number, scale: number): LogSumPlan {
+  const hi = scale + SOFTMAX_GUARD;
+  const kMax = hi + n.toString(2).length;
+  return { kMin: hi - 1, kMax, table: piecewiseTable('log1p', kMax, hi), ln2: ln2Fixed(hi) };
+}
+
+/** ln(S / 2^(s + SOFTMAX_GUARD)) at 2^(s + SOFTMAX_GUARD) (see the header). */
+export function lnSum(sum: bigint, plan: LogSumPlan, scale: number): bigint {
+  const k = sum.toString(2).length - 1;
+  if (sum <= 0n || k < plan.kMin || k >= plan.kMax)
+    throw new PlumbError('INFERENCE_FAILED', 'exact executor: LogSoftmax sum out of range');
+  const f = (sum - (1n << BigInt(k))) << BigInt(plan.kMax - k);
+  return BigInt(k - scale - SOFTMAX_GUARD) * plan.ln2 + piecewiseAbs(plan.table, f);
+}
+
+/** One LogSoftmax row at 2^s (see the header). */
+export function logSoftmaxRow(xs: readonly bigint[], scale: number): bigint[] {
+  const { m, sum } = expRow(xs, scale);
+  const ln = rshiftRound(lnSum(sum, logSumPlan(xs.length, scale), scale), BigInt(SOFTMAX_GUARD));
+  return xs.map((v) => v - m - ln);
+}
+
+/**
+ * Stated maximum error of a LogSoftmax row of n values at scale s: the sum is off by at most
+ * (n - 1) eps relative to S >= 1 (eps: one exponential), ln 2 by 2^-(s+9) per unit of k (at
+ * most bitLength(n)), ln(1 + f) by its piecewise error, final rounding 2^-(s+1).
+ */
+export function logSoftmaxMaxError(s: number, n: number): number {
+  const eps = piecewiseMaxError('exp', s, s + SOFTMAX_GUARD);
+  const relative = (n - 1) * eps;
+  const hi = s + SOFTMAX_GUARD;
+  const bits = n.toString(2).length;
+  return (
+    2 ** -(s + 1) - Math.log1p(-relative) + bits * 2 ** -(hi + 1) + piecewiseMaxError('log1p', hi + bits, hi)
+  );
 }
 
 /**
@@ -74,14 +140,15 @@ export function softmaxMaxError(s: number, n: number): number {
   return 2 ** -(s + 1) + (n * eps) / (1 - n * eps);
 }
 
-const softmax: OpImpl =
+const softmax =
+  (rowFn: (xs: readonly bigint[], scale: number) => bigint[]): OpImpl =>
   ({ node, scale, s, opset }) =>
   (inputs) => {
     const x = asFixed(inputs.get(0), s);
     const out = new Array<bigint>(x.data.length);
     for (const row of softmaxPlan(node, opset, x.shape).rows) {
       if (row.length === 0) continue;
-      const y = softmaxRow(
+      const y = rowFn(
         row.map((i) => x.data[i]!),
         scale,
       );
@@ -118,6 +185,7 @@ export const nonlinearOps: Record<string, OpImpl> = {
   Tanh: piecewise('tanh'),
   Erf: piecewise('erf'),
   Softplus: piecewise('softplus'),
-  Softmax: softmax,
+  Softmax: softmax(softmaxRow),
+  LogSoftmax: softmax(logSoftmaxRow),
   Sqrt: sqrt,
 };
