@@ -99,8 +99,11 @@ function walkNodes(graph: GraphProto, env: Env, em: Emitter, ctx: FoldContext): 
       continue;
     }
     const value = lowerNode(node, get, opt, em, ctx);
-    const out = node.output[0];
-    if (out) env.set(out, value);
+    const values = Array.isArray(value) ? value : [value];
+    node.output.forEach((out, i) => {
+      const v = values[i];
+      if (out && v) env.set(out, v);
+    });
   }
 }
 

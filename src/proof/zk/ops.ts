@@ -14,7 +14,7 @@ import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
 import { lowerNonlinear } from './nonlinear.ts';
-import { rewire } from './shape-ops.ts';
+import { rewire, rewireAll } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
   const alpha = attrFloat(node, 'alpha', 1);
@@ -118,14 +118,14 @@ function reshapeTo(node: NodeProto, x: Sym, spec: readonly number[]): Sym {
   return { kind: 'sym', shape: reshapeShape(node, x.shape, spec), data: x.data };
 }
 
-/** Lower one node with at least one non-constant input; returns its first output's value. */
+/** Lower one node with at least one non-constant input; returns its output values (or the first one). */
 export function lowerNode(
   node: NodeProto,
   get: (i: number) => Val,
   opt: (i: number) => Val | undefined,
   em: Emitter,
   ctx: LowerContext,
-): Val {
+): Val | Val[] {
   const s = ctx.s;
   const what = `${node.opType} node "${node.name}"`;
   // Non-constant integer / bool tensors (comparison results) only reach ops that expect them.
@@ -184,8 +184,10 @@ export function lowerNode(
     case 'Where':
     case 'Xor':
       return lowerLogic(node, get, opt, em, ctx);
-    case 'Concat':
     case 'Dropout':
+    case 'Split':
+      return rewireAll(node, opt, ctx);
+    case 'Concat':
     case 'Expand':
     case 'Gather':
     case 'Pad':

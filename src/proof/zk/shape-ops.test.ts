@@ -117,6 +117,16 @@ const cases: OpCase[] = [
     tol: MOVED,
   },
   {
+    name: 'Split (opset 18 num_outputs, uneven) into three, reordered by Concat',
+    shapes: [[2, 5]],
+    opset: 18,
+    nodes: [
+      node('Split', ['x'], { axis: { int: 1 }, num_outputs: { int: 3 } }, ['a', 'b', 'c']),
+      node('Concat', ['c', 'a', 'b'], { axis: { int: 1 } }),
+    ],
+    tol: MOVED,
+  },
+  {
     name: 'Upsample nearest (opset 9)',
     shapes: [[1, 2, 2, 2]],
     opset: 9,

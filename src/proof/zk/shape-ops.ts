@@ -1,6 +1,6 @@
 /**
  * Pure rewiring ops in circuits: Concat, Dropout (inference), Expand, Gather, Pad, Resize /
- * Upsample (nearest), Slice, Squeeze, Tile, Transpose, Unsqueeze (Cast between float types: see
+ * Upsample (nearest), Slice, Split, Squeeze, Tile, Transpose, Unsqueeze (Cast between float types: see
  * logic.ts). No constraint: output elements are input elements (or constants the op writes,
  * e.g. Pad's value).
  *
@@ -29,6 +29,7 @@ const DATA_INPUTS: Record<string, 'first' | 'all'> = {
   Pad: 'first',
   Resize: 'first',
   Slice: 'first',
+  Split: 'first',
   Squeeze: 'first',
   Tile: 'first',
   Transpose: 'first',
@@ -52,6 +53,18 @@ export function rewire(
   ctx: LowerContext,
   int = false,
 ): Sym {
+  const out = rewireAll(node, opt, ctx, int)[0];
+  if (out?.kind !== 'sym') throw nodeError(node, 'expected a non-constant output');
+  return out;
+}
+
+/** Every output of a rewiring op (Split has several): symbolic, or constant when nothing moved. */
+export function rewireAll(
+  node: NodeProto,
+  opt: (i: number) => Val | undefined,
+  ctx: LowerContext,
+  int = false,
+): Val[] {
   const which = DATA_INPUTS[node.opType] ?? MORE_DATA_INPUTS[node.opType];
   const impl = registry.get(node.opType);
   if (!which || !impl) throw nodeError(node, 'op is not a rewiring op');
@@ -79,7 +92,7 @@ export function rewire(
   });
   if (!vals[0]) throw nodeError(node, 'input 0 is missing');
   const kernel = impl({ node, scale: ctx.scale, s: ctx.s, opset: ctx.opset, initializers: ctx.initializers });
-  const run = (offset: number): XTensor => {
+  const run = (offset: number): XTensor[] => {
     const tensor = (i: number): XTensor => {
       const v = vals[i];
       if (!v) throw nodeError(node, `input ${i} is missing`);
@@ -89,25 +102,28 @@ export function rewire(
       const n = shape.reduce((a, b) => a * b, 1);
       return { shape, data: Array.from({ length: n }, (_, k) => BigInt(start + k)), int };
     };
-    const out = kernel({ get: tensor, opt: (i) => (vals[i] ? tensor(i) : undefined) })[0];
-    if (!out || out.int !== int) throw nodeError(node, 'unexpected output of the rewiring kernel');
-    return out;
+    return kernel({ get: tensor, opt: (i) => (vals[i] ? tensor(i) : undefined) });
   };
   const N = pool.length;
-  const a = run(0);
-  const b = N > 0 ? run(N) : a;
-  const data = a.data.map((v, k) => {
-    const w = b.data[k]!;
-    if (N > 0 && w - v === BigInt(N)) {
-      const j = Number(v);
-      const l = pool[j];
-      if (!l) throw nodeError(node, 'rewiring index out of range');
-      return l;
-    }
-    if (w !== v) throw nodeError(node, 'the op computes on values: it is not a rewiring');
-    return linConst(v);
+  const as = run(0);
+  const bs = N > 0 ? run(N) : as;
+  return as.map((a, o): Val => {
+    const b = bs[o]!;
+    // An output equal in both runs holds only values the op wrote itself (e.g. Dropout's mask).
+    if (a.data.every((v, k) => v === b.data[k])) return { kind: 'const', t: a };
+    if (a.int !== int) throw nodeError(node, 'unexpected output of the rewiring kernel');
+    const data = a.data.map((v, k) => {
+      const w = b.data[k]!;
+      if (N > 0 && w - v === BigInt(N)) {
+        const l = pool[Number(v)];
+        if (!l) throw nodeError(node, 'rewiring index out of range');
+        return l;
+      }
+      if (w !== v) throw nodeError(node, 'the op computes on values: it is not a rewiring');
+      return linConst(v);
+    });
+    return { kind: 'sym', shape: a.shape, data };
   });
-  return { kind: 'sym', shape: a.shape, data };
 }
 
 function unscaled(t: XTensor): Sym {

@@ -296,6 +296,28 @@ const cases: Case[] = [
     tol: 18 * EPS + EPS,
   },
   {
+    name: 'Split (opset 13 split input, opset 18 num_outputs uneven, opset 11 attribute)',
+    x: [2, 5],
+    opset: 18,
+    nodes: [
+      node('Split', ['x'], { axis: { int: 1 }, num_outputs: { int: 3 } }, ['a', 'b', 'c']),
+      node('Split', ['x', 'sp'], { axis: { int: -1 } }, ['d', 'e']),
+      node('Concat', ['c', 'e', 'a', 'd', 'b'], { axis: { int: 1 } }),
+    ],
+    initializers: { sp: i64([2], [1, 4]) },
+    tol: moved,
+  },
+  {
+    name: 'Split (opset 11 attribute)',
+    x: [4, 3],
+    opset: 11,
+    nodes: [
+      node('Split', ['x'], { split: { ints: [3, 1] } }, ['a', 'b']),
+      node('Concat', ['b', 'a'], { axis: { int: 0 } }),
+    ],
+    tol: moved,
+  },
+  {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],
     nodes: [

@@ -1,11 +1,11 @@
 /**
- * Ops that copy elements to a new layout without computing on them: Expand, Tile, Resize /
+ * Ops that copy elements to a new layout without computing on them: Expand, Tile, Split, Resize /
  * Upsample in nearest mode, and Dropout (inference: the identity). Each is an output-element -> input-element map (`gatherByIndex`),
  * so the circuit compiler can reuse it unchanged (src/proof/zk/shape-ops.ts).
  */
 import { tensorFromProto } from '../../../core/onnx/tensor-proto.ts';
 import type { NodeProto, TensorProto } from '../../../core/onnx/types.ts';
-import { attrFloat, attrInts, attrString, nodeError } from '../attributes.ts';
+import { attrFloat, attrInt, attrInts, attrString, nodeError } from '../attributes.ts';
 import { broadcastIndex, broadcastShape, gatherByIndex, intValues, normAxis, strides } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
@@ -177,7 +177,52 @@ const upsample: OpImpl = ({ node, scale, opset, initializers }) => {
   };
 };
 
+/**
+ * Split's part sizes along an axis of length `dim`: given, or equal parts (with `num_outputs`,
+ * opset 18, ceil-sized with a smaller last part; before, the axis must divide evenly).
+ */
+function splitSizes(node: NodeProto, dim: number, parts: number, given: number[] | undefined): number[] {
+  if (given) {
+    if (given.length !== parts || given.some((d) => d < 0) || given.reduce((a, b) => a + b, 0) !== dim)
+      throw nodeError(node, `split [${given.join(', ')}] does not divide an axis of ${dim} into ${parts}`);
+    return given;
+  }
+  const uneven = node.attribute.some((a) => a.name === 'num_outputs');
+  if (!uneven && dim % parts !== 0)
+    throw nodeError(node, `an axis of ${dim} does not split evenly into ${parts}`);
+  const chunk = Math.ceil(dim / parts);
+  return Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(chunk, dim - i * chunk)));
+}
+
+const split: OpImpl =
+  ({ node, opset }) =>
+  (inputs) => {
+    const x = inputs.get(0);
+    const rank = x.shape.length;
+    const axis = normAxis(attrInt(node, 'axis', 0), rank, node);
+    const given =
+      opset >= 13
+        ? inputs.opt(1)
+          ? intValues(inputs.get(1), node, 'split')
+          : undefined
+        : attrInts(node, 'split');
+    const sizes = splitSizes(node, x.shape[axis]!, node.output.length, given);
+    const st = strides(x.shape);
+    let start = 0;
+    return sizes.map((len) => {
+      const shape = x.shape.map((d, i) => (i === axis ? len : d));
+      const from = start;
+      start += len;
+      return gatherByIndex(x, shape, (c) => {
+        let src = 0;
+        for (let d = 0; d < rank; d++) src += (d === axis ? c[d]! + from : c[d]!) * st[d]!;
+        return src;
+      });
+    });
+  };
+
 export const layoutOps: Record<string, OpImpl> = {
+  Split: split,
   // Inference: the identity (a requested mask output is all true).
   Dropout:
     ({ node }) =>
