@@ -157,11 +157,18 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
     assert.equal(resolved.valid, true, resolved.reason);
   });
 
-  test('two proofs at once queue behind the concurrency bound and both verify', async () => {
-    const [a, b] = await Promise.all([
+  test('two proofs at once queue behind the concurrency bound and both verify; health answers meanwhile', async () => {
+    const proving = Promise.all([
       infer(client, { model: 'acme/mlp', inputs: mlpInput, mode: 'zk' }),
       infer(client, { model: 'acme/other', inputs: otherInputs, mode: 'zk' }),
     ]);
+    await new Promise((r) => setTimeout(r, 20));
+    const load = t.node.zk.load;
+    assert.ok(load.running <= 1, 'at most one proof at a time');
+    const started = performance.now();
+    assert.equal((await t.app.request('/health')).status, 200);
+    assert.ok(performance.now() - started < 200, 'health answers promptly during proofs');
+    const [a, b] = await proving;
     assert.equal((await verifyReceipt(a, { zk: key })).valid, true);
     assert.equal((await verifyReceipt(b, { zk: otherKey })).valid, true);
     assert.ok(t.node.zk.pids.length <= 1, 'default concurrency 1: one worker');
