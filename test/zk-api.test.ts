@@ -114,6 +114,18 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
     assert.deepEqual(again.manifest.artifacts, key.artifacts);
   });
 
+  test('two zk pushes of one new model at once run one setup; the second reuses it', async () => {
+    const twin = buildMlp({ sizes: [3, 3], seed: 41 });
+    const [a, b] = await Promise.all([
+      pushModel(client, { data: twin.bytes, repo: 'acme/twin-a', zk: true }),
+      pushModel(client, { data: twin.bytes, repo: 'acme/twin-b', zk: true }),
+    ]);
+    assert.deepEqual([a.zk?.reused, b.zk?.reused].sort(), [false, true]);
+    assert.deepEqual(a.manifest.artifacts, b.manifest.artifacts);
+    const info = (await (await t.app.request('/v1/node')).json()) as { zk: { concurrency: number } };
+    assert.equal(info.zk.concurrency, 1);
+  });
+
   test('infer mode zk answers the circuit outputs with a proof that verifies, on the node and offline', async () => {
     otherKey = await pushModel(client, { data: other.bytes, repo: 'acme/other', zk: true }).then(() =>
       getZkInfo(client, { ref: 'acme/other' }),

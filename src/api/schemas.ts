@@ -217,6 +217,9 @@ export const NodeInfoSchema = z
       receipts: z.number().int(),
     }),
     limits: z.object({ maxUploadBytes: z.number().int() }),
+    zk: z
+      .object({ concurrency: z.number().int(), running: z.number().int(), queued: z.number().int() })
+      .openapi({ description: 'zk proving: worker bound, jobs running and waiting' }),
     startedAt: z.string(),
   })
   .openapi('NodeInfo');

@@ -30,6 +30,8 @@ export const nodeConfigSchema = z.object({
   intraOpThreads: z.number().int().positive().optional(),
   /** zk setups and proofs that may run at once (each on its own worker thread); more wait. */
   zkConcurrency: z.number().int().min(1).max(64).default(1),
+  /** zk jobs allowed to wait for a worker; beyond that a request is refused (503) at once. */
+  zkMaxQueue: z.number().int().min(0).default(64),
   /**
    * Cache of generated DEVELOPMENT powers-of-tau files (default `<dataDir>/zk/ptau`); several
    * data directories may share one.

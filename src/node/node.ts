@@ -55,7 +55,7 @@ export class PlumbNode {
       meta: new MetadataStore({ path: join(dir, 'plumb.db') }),
     });
     this.receipts = new ReceiptLog(this.hub.meta, { inflight: () => this.load.inflight });
-    this.zk = new ZkService({ concurrency: this.config.zkConcurrency });
+    this.zk = new ZkService({ concurrency: this.config.zkConcurrency, maxQueue: this.config.zkMaxQueue });
     this.runtime = new OnnxRuntime({
       maxSessions: this.config.maxSessions,
       intraOpThreads: this.config.intraOpThreads,
@@ -100,7 +100,7 @@ export class PlumbNode {
         cause: error,
       });
     }
-    this.zk = new ZkService({ concurrency: this.config.zkConcurrency });
+    this.zk = new ZkService({ concurrency: this.config.zkConcurrency, maxQueue: this.config.zkMaxQueue });
     this.#running = true;
   }
 

@@ -6,7 +6,7 @@
  */
 import type { PushModelOptions, PushModelResult } from '../hub/hub.ts';
 import type { PlumbNode } from './node.ts';
-import { deriveZk, type ZkPushOptions, type ZkPushSummary } from './zk/setup.ts';
+import { deriveZk, settleSetup, type ZkPushOptions, type ZkPushSummary } from './zk/setup.ts';
 
 export type PushModelParameters = Omit<PushModelOptions, 'validate' | 'maxBytes' | 'derive'> & {
   source: AsyncIterable<Uint8Array> | Uint8Array;
@@ -21,18 +21,27 @@ export async function pushModel(
   { source, zk, ...options }: PushModelParameters,
 ): Promise<PushModelReturnType> {
   let summary: ZkPushSummary | undefined;
-  const result = await node.hub.push(source, {
+  let cid: string | undefined;
+  const pushing = node.hub.push(source, {
     ...options,
     maxBytes: node.config.maxUploadBytes,
     validate: (bytes) => node.runtime.check(bytes),
     ...(zk
       ? {
-          derive: (model) =>
-            deriveZk(node, model, zk, (s) => {
+          derive: (model) => {
+            cid = model.cid;
+            return deriveZk(node, model, zk, (s) => {
               summary = s;
-            }),
+            });
+          },
         }
       : {}),
   });
+  let result: Awaited<typeof pushing>;
+  try {
+    result = await pushing;
+  } finally {
+    if (cid) settleSetup(cid);
+  }
   return summary ? { ...result, zk: summary } : result;
 }

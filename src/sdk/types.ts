@@ -48,5 +48,6 @@ export type NodeInfo = {
   runtime: { onnxruntime: string; node: string; sessionsLoaded: number };
   counts: { files: number; repositories: number; versions: number; receipts: number };
   limits: { maxUploadBytes: number };
+  zk: { concurrency: number; running: number; queued: number };
   startedAt: string;
 };

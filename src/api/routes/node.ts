@@ -37,6 +37,7 @@ export function nodeRoutes(app: OpenAPIHono, node: PlumbNode): void {
         },
         counts: node.hub.meta.counts(),
         limits: { maxUploadBytes: node.config.maxUploadBytes },
+        zk: { concurrency: node.zk.concurrency, ...node.zk.load },
         startedAt: node.startedAt.toISOString(),
       },
       200,

@@ -33,13 +33,15 @@ type WorkerMessage = {
 
 export class ZkService {
   readonly concurrency: number;
+  readonly maxQueue: number;
   #slots: Slot[] = [];
   #queue: Pending[] = [];
   #nextId = 0;
   #stopped = false;
 
-  constructor({ concurrency }: { concurrency: number }) {
+  constructor({ concurrency, maxQueue = 64 }: { concurrency: number; maxQueue?: number }) {
     this.concurrency = concurrency;
+    this.maxQueue = maxQueue;
   }
 
   /** Jobs running and waiting. */
@@ -98,6 +100,13 @@ export class ZkService {
 
   #submit(job: ZkJob, onProgress?: (p: SetupProgress) => void): Promise<unknown> {
     if (this.#stopped) return Promise.reject(new PlumbError('UNAVAILABLE', 'the node is stopping'));
+    const idle = this.#slots.some((s) => !s.current) || this.#slots.length < this.concurrency;
+    if (!idle && this.#queue.length >= this.maxQueue)
+      return Promise.reject(
+        new PlumbError('UNAVAILABLE', `the zk prover is busy: ${this.#queue.length} jobs are waiting`, {
+          metaMessages: ['Retry later, or start the node with a larger --zk-concurrency.'],
+        }),
+      );
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject, onProgress });
       this.#pump();

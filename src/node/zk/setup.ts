@@ -19,6 +19,15 @@ import { compileExact } from '../../runtime/exact/exact.ts';
 import type { PlumbNode } from '../node.ts';
 import { zkKeyOf } from './keys.ts';
 
+const setups = new Map<string, Promise<void>>();
+const pendingSettle = new Map<string, () => void>();
+
+/** Called by the push after its transaction: a waiting push of the same model may go on. */
+export function settleSetup(cid: string): void {
+  pendingSettle.get(cid)?.();
+  pendingSettle.delete(cid);
+}
+
 export type ZkPushOptions = {
   /** CID of a stored powers-of-tau file from a public ceremony (else a development one). */
   ptau?: string | undefined;
@@ -103,6 +112,9 @@ export async function deriveZk(
       ? await calibrate(node, { ...model, bytes }, options.calibrate)
       : undefined;
 
+  // One setup per model at a time in this process: a second push waits, then reuses it.
+  const inFlight = setups.get(model.cid);
+  if (inFlight) await inFlight.catch(() => {});
   const existing = await zkKeyOf(node, model.cid);
   if (existing) {
     done({
@@ -114,6 +126,13 @@ export async function deriveZk(
     return undefined;
   }
 
+  let settle = () => {};
+  setups.set(
+    model.cid,
+    new Promise<void>((resolve) => {
+      settle = resolve;
+    }),
+  );
   const workDir = join(node.zkWorkDir, `${model.cid}-${process.pid}-${Date.now().toString(36)}`);
   await mkdir(workDir, { recursive: true });
   const stored: string[] = [];
@@ -155,5 +174,10 @@ export async function deriveZk(
     throw error;
   } finally {
     await rm(workDir, { recursive: true, force: true });
+    // Released by the push once its transaction ran (or failed): see `settleSetup`.
+    pendingSettle.set(model.cid, () => {
+      setups.delete(model.cid);
+      settle();
+    });
   }
 }
