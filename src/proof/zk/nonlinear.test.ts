@@ -8,7 +8,7 @@ import * as snarkjs from 'snarkjs';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
 import type { DType, TensorMap } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
-import { logSoftmaxMaxError, softmaxMaxError } from '../../runtime/exact/ops/nonlinear.ts';
+import { geluMaxError, logSoftmaxMaxError, softmaxMaxError } from '../../runtime/exact/ops/nonlinear.ts';
 import { activationMaxError } from '../../runtime/exact/piecewise.ts';
 import { compileCircuit, FIELD_PRIME } from './circuit.ts';
 import { circuitInputs, decodeOutputs, prove, verify } from './prove.ts';
@@ -41,6 +41,7 @@ function graph(
     outputs: outputs.map((o) => ({ name: o.name, dtype: o.dtype ?? 'float32', shape: null })),
     nodes,
     opset,
+    ...(opset >= 20 ? { irVersion: 9 } : {}),
   });
   return { name, bytes, inputs: { x: { dtype: 'float32', shape, data: Float32Array.from(data) } } };
 }
@@ -105,6 +106,20 @@ const cases: Case[] = [
     11,
   ),
 ];
+
+cases.push(
+  graph(
+    'Gelu (opset 20, approximate none and tanh)',
+    [12],
+    [0, 0.5, -0.5, 1.25, -1.75, 3, -3, 4.9, -5.7, 6, 20, -20],
+    [
+      { op: 'Gelu', inputs: ['x'], outputs: ['gn'] },
+      { op: 'Gelu', inputs: ['x'], outputs: ['gt'], attrs: { approximate: { string: 'tanh' } } },
+    ],
+    [{ name: 'gn' }, { name: 'gt' }],
+    20,
+  ),
+);
 
 function corpusCase(name: string): Case {
   const json = JSON.parse(readFileSync(new URL(`${name}/input.json`, corpus), 'utf8')) as {
@@ -180,11 +195,13 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
         const bound =
           name === 'sq'
             ? 2 ** -S + Math.sqrt(EPS)
-            : name === 'ls'
-              ? logSoftmaxMaxError(S, 4) + 2 * EPS
-              : name.startsWith('sm') || name === 'y'
-                ? softmaxMaxError(S, 12) + 4 * EPS + activationMaxError('tanh', S)
-                : 1.13 * EPS + activationMaxError('tanh', S);
+            : name === 'gn' || name === 'gt'
+              ? 1.13 * EPS + geluMaxError(S, name === 'gn' ? 'none' : 'tanh')
+              : name === 'ls'
+                ? logSoftmaxMaxError(S, 4) + 2 * EPS
+                : name.startsWith('sm') || name === 'y'
+                  ? softmaxMaxError(S, 12) + 4 * EPS + activationMaxError('tanh', S)
+                  : 1.13 * EPS + activationMaxError('tanh', S);
         t.diagnostic(
           `${name}: max |circuit - onnxruntime| ${worst.toExponential(3)} (bound ${bound.toExponential(3)})`,
         );

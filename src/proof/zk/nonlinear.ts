@@ -17,15 +17,18 @@
  * - ArgMax: row max, z_j = [x_j == m] by an inverse (IsZero, two constraints), the first (or last,
  *   select_last_index) z_j by a running product (one constraint), index = sum j e_j (linear).
  *   The output is an integer tensor (marked `int`, as logic.ts's), the executor's int64 indices.
+ * - Gelu: the executor's integer steps (ops/nonlinear.ts `geluFixed`): Rescale / DivConst roundings,
+ *   products of two signals (elementwise.ts `product`), erf or tanh by the piecewise template.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
-import { logSumPlan, SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
+import { geluPlan, logSumPlan, SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
 import { type PiecewiseKind, type PiecewiseTable, piecewiseTable } from '../../runtime/exact/piecewise.ts';
 import { normAxis, size } from '../../runtime/exact/tensor.ts';
 import { signedBits } from './bounds.ts';
+import { product } from './elementwise.ts';
 import { FIELD_PRIME } from './field.ts';
 import type { Emitter } from './gadgets.ts';
 import { type Lin, linCombine, linConst, linSignal, type Sym, symOf, type Val } from './lin.ts';
@@ -36,6 +39,7 @@ import type { LowerContext } from './nn.ts';
 export const nonlinearCircuitOps: readonly string[] = [
   'ArgMax',
   'Erf',
+  'Gelu',
   'LogSoftmax',
   'Sigmoid',
   'Softmax',
@@ -465,6 +469,29 @@ function elementwise(node: NodeProto, xv: Val, ctx: LowerContext, fn: (l: Lin, w
   return { kind: 'sym', shape: x.shape, data: x.data.map((l) => fn(l, what)) };
 }
 
+function gelu(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
+  const plan = geluPlan(node, ctx.scale);
+  const hi = BigInt(plan.hi);
+  const guard = hi - ctx.s;
+  const scaled = (l: Lin, k: bigint) => linCombine(l, k, linConst(0n), 0n);
+  /** rshiftRound(l, k) for k > 0. */
+  const shiftRound = (l: Lin, k: bigint, what: string) =>
+    em.divFloor(linCombine(l, 1n, linConst(1n << (k - 1n)), 1n), 1n << k, what);
+  return elementwise(node, xv, ctx, (x, what) => {
+    let arg: Lin;
+    if (plan.approximate === 'none') arg = em.rescale(scaled(x, plan.k), 0n, what);
+    else {
+      const x2 = em.rescale(product(em, x, x, what), 0n, what);
+      const x3 = em.rescale(product(em, x2, x, what), 0n, what);
+      const inner = linCombine(x, 1n << guard, em.rescale(scaled(x3, plan.a), 0n, what), 1n);
+      arg = shiftRound(scaled(inner, plan.k), hi, what);
+    }
+    const e = piecewise(em, plan.table.kind, arg, what, plan.hi, plan.hi);
+    const p = product(em, x, linCombine(e, 1n, linConst(1n << hi), 1n), what);
+    return shiftRound(p, hi + 1n, what);
+  });
+}
+
 /** Lower one nonlinear node with a non-constant input. */
 export function lowerNonlinear(
   node: NodeProto,
@@ -489,6 +516,8 @@ export function lowerNonlinear(
       return softmax(node, get(0), em, ctx, false);
     case 'LogSoftmax':
       return softmax(node, get(0), em, ctx, true);
+    case 'Gelu':
+      return gelu(node, get(0), em, ctx);
     case 'ArgMax':
       return argMax(node, get(0), em, ctx);
     default:

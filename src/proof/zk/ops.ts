@@ -223,6 +223,7 @@ export function lowerNode(
       return lowerArithmetic(node, get, opt, em, ctx);
     case 'ArgMax':
     case 'Erf':
+    case 'Gelu':
     case 'LogSoftmax':
     case 'Sigmoid':
     case 'Softmax':

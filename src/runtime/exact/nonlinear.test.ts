@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import { decodeModel } from '../../core/onnx/model.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
-import { logSoftmaxMaxError, softmaxMaxError } from './ops/nonlinear.ts';
+import { geluFixed, geluMaxError, geluPlan, logSoftmaxMaxError, softmaxMaxError } from './ops/nonlinear.ts';
 import {
   activationMaxError,
   type PiecewiseKind,
@@ -67,8 +68,14 @@ function unary(op: string, shape: number[], attrs: NodeSpec['attrs'] = {}, opset
     outputs: [{ name: 'y', dtype: 'float32', shape: null }],
     nodes: [{ op, inputs: ['x'], outputs: ['y'], attrs }],
     opset,
+    ...(opset >= 20 ? { irVersion: 9 } : {}),
   });
 }
+
+const gelu = {
+  none: (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  tanh: (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+};
 
 async function maxErrorVsOrt(bytes: Uint8Array, inputs: TensorMap, output: string): Promise<number> {
   const got = compileExact(bytes, { scale: S }).run(inputs).outputs[output]!.data as Float32Array;
@@ -175,6 +182,23 @@ function corpusBound(name: string, data: Float32Array): number {
   }
 }
 
+describe('Gelu', () => {
+  for (const approximate of ['none', 'tanh'] as const)
+    it(`approximate ${approximate}: every input at s = 12 within geluMaxError`, () => {
+      const bytes = unary('Gelu', [1], { approximate: { string: approximate } }, 20);
+      const node = decodeModel(bytes).graph!.node[0]!;
+      const plan = geluPlan(node, S);
+      const bound = geluMaxError(S, approximate);
+      let worst = 0;
+      for (let X = -20 * 4096; X <= 20 * 4096; X++) {
+        const y = Number(geluFixed(BigInt(X), plan, BigInt(S))) / 4096;
+        worst = Math.max(worst, Math.abs(y - gelu[approximate](X / 4096)));
+      }
+      assert.ok(worst <= bound, `${worst} > ${bound}`);
+      assert.ok(bound < 1.8e-4, `bound ${bound}`);
+    });
+});
+
 describe('nonlinear ops against onnxruntime', () => {
   for (const [op, kind] of [
     ['Sigmoid', 'sigmoid'],
@@ -196,6 +220,19 @@ describe('nonlinear ops against onnxruntime', () => {
       assert.ok(err <= bound, `${op}: ${err} > ${bound}`);
     });
   }
+
+  for (const approximate of ['none', 'tanh'] as const)
+    it(`Gelu (opset 20, approximate ${approximate}): within the reported bound on spread inputs`, async (t) => {
+      const bytes = unary('Gelu', [4, 16], { approximate: { string: approximate } }, 20);
+      const data = Float32Array.from(spread(64, 5, 8));
+      const err = await maxErrorVsOrt(bytes, { x: { dtype: 'float32', shape: [4, 16], data } }, 'y');
+      // input quantization: Gelu' <= 1.13
+      const bound = 1.13 * EPS + geluMaxError(S, approximate) + FLOAT_SLACK;
+      t.diagnostic(
+        `Gelu ${approximate}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)})`,
+      );
+      assert.ok(err <= bound, `${err} > ${bound}`);
+    });
 
   it('Sqrt: floor of the square root at 2^s, within 2^-s (+ input quantization)', async (t) => {
     const data = Array.from({ length: 40 }, (_, i) => (i === 0 ? 0 : i === 1 ? 1e-6 : i ** 2.3 / 7));

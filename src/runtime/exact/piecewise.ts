@@ -116,6 +116,16 @@ function log1pFixed(z: bigint): bigint {
 /** ln(1 + e^-x). */
 const softplusTail = (num: bigint, den: bigint): bigint => log1pFixed(expNeg(num, den));
 
+/** 1/sqrt(2) at `bits` fractional bits, rounded (half up). */
+export function invSqrt2Fixed(bits: number): bigint {
+  return rshiftRound(isqrt(ONE << (WP - 1n)), WP - BigInt(bits));
+}
+
+/** sqrt(2/pi) at `bits` fractional bits, rounded (half up). */
+export function sqrt2OverPiFixed(bits: number): bigint {
+  return rshiftRound(divRound(isqrt(2n * ONE * ONE) << WP, sqrtPi()), WP - BigInt(bits));
+}
+
 /** ln 2 at `bits` fractional bits, rounded (half up). */
 export function ln2Fixed(bits: number): bigint {
   return rshiftRound(log1pFixed(ONE), WP - BigInt(bits));

@@ -9,13 +9,18 @@
  *   Softmax, S = sum e_j at 2^(s+8) written S = 2^k (1 + f) (k = bit length - 1, f in [0, 1) exact at
  *   2^K, K = s + 8 + bitLength(n)) and lnS = (k - s - 8) ln2 + ln(1 + f) at 2^(s+8), ln2 rounded
  *   once, ln(1 + f) by a piecewise cubic (32 segments on [0, 1)).
+ * - Gelu (opset 20) at 2^hi = 2^(s + GELU_GUARD) inside: approximate 'none': u = rshiftRound(X K, s)
+ *   (K = 1/sqrt(2) at 2^hi), e = erf(u) piecewise at 2^hi; 'tanh': x3 = rshiftRound(rshiftRound(X X, s)
+ *   X, s), v = rshiftRound((X 2^G + rshiftRound(x3 A, s)) C, hi) (A = 0.044715, C = sqrt(2/pi) at
+ *   2^hi), e = tanh(v) piecewise at 2^hi; then y = rshiftRound(X (2^hi + e), hi + 1).
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
 import type { NodeProto } from '../../../core/onnx/types.ts';
-import { attrInt, nodeError } from '../attributes.ts';
+import { attrInt, attrString, nodeError } from '../attributes.ts';
 import { divRound, isqrt, rshiftRound } from '../fixed.ts';
 import {
+  invSqrt2Fixed,
   ln2Fixed,
   type PiecewiseKind,
   type PiecewiseTable,
@@ -23,6 +28,7 @@ import {
   piecewiseEval,
   piecewiseMaxError,
   piecewiseTable,
+  sqrt2OverPiFixed,
 } from '../piecewise.ts';
 import { asFixed, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
@@ -159,6 +165,76 @@ const softmax =
     return [{ shape: x.shape, data: out, int: false }];
   };
 
+/** Extra bits of Gelu's inner values beyond the output scale. */
+export const GELU_GUARD = 4;
+
+export type GeluPlan = {
+  approximate: 'none' | 'tanh';
+  /** Inner scale s + GELU_GUARD. */
+  hi: number;
+  /** 1/sqrt(2) ('none') or sqrt(2/pi) ('tanh') at 2^hi. */
+  k: bigint;
+  /** 0.044715 at 2^hi ('tanh'). */
+  a: bigint;
+  /** erf or tanh, input and output at 2^hi. */
+  table: PiecewiseTable;
+};
+
+export function geluPlan(node: NodeProto, scale: number): GeluPlan {
+  const approximate = attrString(node, 'approximate', 'none');
+  if (approximate !== 'none' && approximate !== 'tanh')
+    throw nodeError(node, `approximate must be "none" or "tanh", got "${approximate}"`);
+  const hi = scale + GELU_GUARD;
+  const tanh = approximate === 'tanh';
+  return {
+    approximate,
+    hi,
+    k: tanh ? sqrt2OverPiFixed(hi) : invSqrt2Fixed(hi),
+    a: divRound(44715n << BigInt(hi), 1000000n),
+    table: piecewiseTable(tanh ? 'tanh' : 'erf', hi, hi),
+  };
+}
+
+/** Gelu of X at 2^s (see the header). */
+export function geluFixed(x: bigint, plan: GeluPlan, s: bigint): bigint {
+  const hi = BigInt(plan.hi);
+  let arg: bigint;
+  if (plan.approximate === 'none') arg = rshiftRound(x * plan.k, s);
+  else {
+    const x3 = rshiftRound(rshiftRound(x * x, s) * x, s);
+    const inner = (x << (hi - s)) + rshiftRound(x3 * plan.a, s);
+    arg = rshiftRound(inner * plan.k, hi);
+  }
+  const e = piecewiseEval(plan.table, arg);
+  return rshiftRound(x * ((1n << hi) + e), hi + 1n);
+}
+
+/**
+ * Stated maximum error of Gelu at scale s, from the worst case over x of |x|/2 times the error of
+ * erf / tanh at the computed argument (function error at 2^hi plus the argument's own rounding
+ * and constant errors through the derivative), plus the final rounding 2^-(s+1). Checked
+ * exhaustively at s = 12 in the tests.
+ */
+export function geluMaxError(s: number, approximate: 'none' | 'tanh'): number {
+  const hi = s + GELU_GUARD;
+  const unit = 2 ** -(hi + 1);
+  if (approximate === 'none')
+    // |x| < 5.7 where erf is not saturated; max_x x (1 + x) e^(-x^2/2) / sqrt(pi) < 0.75
+    return 2 ** -(s + 1) + 2.85 * piecewiseMaxError('erf', hi) + 0.75 * unit + 1e-7;
+  // |x| < 4.9 where tanh is not saturated. The argument v's error in units of 2^-(hi+1): its
+  // rounding (1), C's (|inner|), then C times inner's: rounding (1), A's (|x|^3), A times x^3's
+  // ((|x| + 1) 2^G); it reaches y through |x|/2 * tanh'(v).
+  const g = 2 ** GELU_GUARD;
+  const c = Math.sqrt(2 / Math.PI);
+  let worst = 0;
+  for (let x = 0; x <= 8; x += 1 / 256) {
+    const inner = x + 0.044715 * x ** 3;
+    const dv = 1 + inner + c * (1 + x ** 3 + 0.044715 * (x + 1) * g);
+    worst = Math.max(worst, (x / 2) * (1 - Math.tanh(c * inner) ** 2) * dv);
+  }
+  return 2 ** -(s + 1) + 2.45 * piecewiseMaxError('tanh', hi) + 1.01 * worst * unit + 1e-7;
+}
+
 /** isqrt(X * 2^s): the floor of sqrt at 2^s. */
 export function sqrtFixed(x: bigint, s: bigint): bigint {
   return isqrt(x << s);
@@ -188,4 +264,11 @@ export const nonlinearOps: Record<string, OpImpl> = {
   Softmax: softmax(softmaxRow),
   LogSoftmax: softmax(logSoftmaxRow),
   Sqrt: sqrt,
+  Gelu: ({ node, scale, s }) => {
+    const plan = geluPlan(node, scale);
+    return (inputs) => {
+      const x = asFixed(inputs.get(0), s);
+      return [{ shape: x.shape, data: x.data.map((v) => geluFixed(v, plan, s)), int: false }];
+    };
+  },
 };
