@@ -19,7 +19,9 @@
  *   beyond, odd / sigmoid symmetry), coefficients built with BigInt series only, one exact Horner
  *   sum and one rounding (piecewise.ts): circuit-friendly; max error `activationMaxError` (about
  *   1.3e-4 at s = 12, dominated by the final rounding 2^-(s+1)). Softmax: max, piecewise exp at
- *   2^(s+8), divRound by the row sum (`softmaxMaxError`). Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
+ *   2^(s+8), divRound by the row sum (`softmaxMaxError`); LogSoftmax: ln of the sum from its bit
+ *   length and a piecewise ln(1 + f) (`logSoftmaxMaxError`); Gelu: erf / tanh at 2^(s+4)
+ *   (`geluMaxError`). Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
  * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
