@@ -5,7 +5,7 @@
  * `stop()` leaving no worker process behind.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -51,6 +51,15 @@ after(async () => {
   await t.stop();
   rmSync(work, { recursive: true, force: true });
 });
+
+/** Every file under the blob store (temp files included). */
+function blobFiles(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    );
+  return walk(join(t.dir, 'blobs')).sort();
+}
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 const bump = (s: string) => ((BigInt(s) + 1n) % FIELD_PRIME).toString();
@@ -281,6 +290,7 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
     // LSTM: not lowered to circuits (Erf, the issue's example, has since become provable).
     const erf = readFileSync(join(corpus, 'lstm/network.onnx'));
     const before = t.node.hub.meta.counts();
+    const blobs = blobFiles();
     await assert.rejects(
       pushModel(client, { data: erf, repo: 'acme/lstm', zk: true }),
       (e: { code: string; shortMessage: string; metaMessages: string[] }) =>
@@ -289,6 +299,7 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
         e.metaMessages.some((m) => /LSTM at node "\/LSTM"/.test(m)),
     );
     assert.deepEqual(t.node.hub.meta.counts(), before);
+    assert.deepEqual(blobFiles(), blobs, 'no blob left behind');
     const plain = await pushModel(client, { data: erf, repo: 'acme/lstm' });
     assert.equal(plain.zk, undefined);
   });
@@ -307,10 +318,12 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
     await writeDevPtau(small, 3);
     const uploaded = await uploadBlob(client, { data: readFileSync(small) });
     const fresh = buildMlp({ sizes: [3, 5], seed: 21 });
+    const blobs = blobFiles();
     await assert.rejects(
       pushModel(client, { data: fresh.bytes, repo: 'acme/p2', zk: { ptau: { cid: uploaded.cid } } }),
       /has power 3 .*needs power \d+ or more/,
     );
+    assert.deepEqual(blobFiles(), blobs, 'a failed setup leaves no blob behind');
     assert.deepEqual(t.node.hub.meta.counts(), before);
     assert.equal((await t.app.request('/health')).status, 200);
   });

@@ -56,9 +56,10 @@ export async function zkKeyOf(node: PlumbNode, modelCid: string): Promise<ZkKey 
 
 /** Path of a stored artifact blob, its bytes checked against its CID the first time. */
 export async function checkedPath(node: PlumbNode, cid: string): Promise<string> {
-  if (!checked.has(cid)) {
+  const path = node.hub.blobs.path(cid);
+  if (!checked.has(path)) {
     await node.hub.blobs.get(cid); // throws INTEGRITY when the bytes do not match
-    checked.add(cid);
+    checked.add(path);
   }
-  return node.hub.blobs.path(cid);
+  return path;
 }
