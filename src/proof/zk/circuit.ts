@@ -3,9 +3,11 @@
  * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul, Div,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus, Gelu,
  * Softmax, LogSoftmax, ArgMax, Sqrt (nonlinear.ts); Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
- * HardSwish, ReduceSum/Mean/Max/Min (elementwise.ts); Less, Greater, LessOrEqual, GreaterOrEqual,
- * Equal, Not, And, Or, Xor, Where, Cast (logic.ts); and rewiring ops: Identity, Flatten, Reshape,
- * Concat, Expand, Gather, Pad, Resize / Upsample (nearest), Slice, Squeeze, Tile, Transpose,
+ * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare,
+ * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,
+ * LessOrEqual, GreaterOrEqual, Equal, Not, And, Or, Xor, Where, Cast, integer MatMul, Gather by
+ * computed indices (logic.ts); and rewiring ops: Identity, Flatten, Reshape, Concat, Dropout,
+ * Expand, Gather, Pad, Resize / Upsample (nearest), Slice, Split, Squeeze, Tile, Transpose,
  * Unsqueeze (shape-ops.ts). Nodes whose inputs are all constants are folded at compile time
  * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).
  *

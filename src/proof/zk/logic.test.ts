@@ -83,6 +83,26 @@ const cases: OpCase[] = [
     initializers: { h: f32([], [0.5]), sh: i64([2], [2, 3]), ix: i64([2], [3, 0]), k: f32([], [7]) },
     tol: EPS,
   },
+  {
+    name: 'integer path: Less -> Cast int32 -> MatMul (int32 constant) -> Cast float; ArgMax -> Gather by it',
+    shapes: [[2, 4]],
+    nodes: [
+      node('Less', ['x', 'z'], undefined, ['lt']),
+      node('Cast', ['lt'], { to: { int: 6 } }, ['li']),
+      node('MatMul', ['li', 'w'], undefined, ['m']),
+      node('Cast', ['m'], { to: { int: 7 } }, ['m64']),
+      node('Cast', ['m64'], { to: { int: 1 } }, ['mf']),
+      node('ArgMax', ['x'], { axis: { int: 1 }, keepdims: { int: 0 } }, ['am']),
+      node('Gather', ['table', 'am'], undefined, ['g']),
+      node('Concat', ['mf', 'g'], { axis: { int: 1 } }),
+    ],
+    initializers: {
+      z: f32([], [0]),
+      w: { dtype: 'int32', shape: [4, 3], data: Int32Array.from([1, -2, 3, 0, 5, 1, -1, 1, 2, 7, 0, -3]) },
+      table: f32([4, 2], [0.5, -1, 2, 3.25, -0.75, 0, 1.5, -2]),
+    },
+    tol: EPS,
+  },
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));
@@ -108,6 +128,14 @@ describe('zk comparison and logic ops equal the exact executor', { timeout: 120_
     assert.equal(c.inputs['input']!.dtype, 'int64');
     const { constraints } = await assertWitnessExact(c.bytes, c.inputs, join(work, '1l_where'));
     t.diagnostic(`1l_where: ${constraints} constraints`);
+  });
+
+  it('ezkl decision_tree (integer MatMul, Equal, ArgMax, Gather by computed indices): witness outputs equal the executor', {
+    skip: ezklModels().length > 0 ? false : 'no corpus',
+  }, async (t) => {
+    const c = loadEzklCase('decision_tree');
+    const { constraints } = await assertWitnessExact(c.bytes, c.inputs, join(work, 'decision_tree'));
+    t.diagnostic(`decision_tree: ${constraints} constraints`);
   });
 
   it('refuses bool tensors where values at 2^s are expected, naming the node', () => {

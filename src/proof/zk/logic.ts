@@ -7,16 +7,22 @@
  * - Where(c, x, y) = y + c * (x - y): linear when x - y is constant, else one product.
  * - Cast of a bool tensor to float scales it to 2^s (linear); Cast of a float tensor to bool is
  *   [x != 0] (Equal's gadget); Cast between integer types of bits is the identity.
+ * - Integer tensors: MatMul with a constant integer tensor (exact, linear), Cast between integer
+ *   types when the bound fits the target, ArgMax (nonlinear.ts), Gather with non-constant
+ *   indices (one-hot by is-zero gadgets, see `gatherDynamic`).
  * Non-constant integer or bool tensors reach only these ops and rewiring ops (which keep the
  * `int` mark); any other op refuses them, since they are not at 2^s.
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { castIsFloat } from '../../runtime/exact/ops/cast.ts';
-import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
+import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
+import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
+import { product } from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { type Lin, linCombine, linConst, linSignal, type Sym, type Val } from './lin.ts';
 import type { LowerContext } from './nn.ts';
+import { lowerNonlinear } from './nonlinear.ts';
 import { rewire } from './shape-ops.ts';
 
 /** A symbolic tensor of unscaled integers (bool results, integer inputs). */
@@ -212,9 +218,14 @@ function cast(node: NodeProto, v: Val, em: Emitter, s: bigint): Val {
   if (v.kind === 'const') return v;
   if (isInt(v)) {
     if (castIsFloat(to)) return valuesOf(v, false, s);
-    // Integer -> integer/bool of bits (comparison results): unchanged.
-    if (v.data.every((l) => l.terms.size === 0 || (l.nonneg && l.bound !== undefined && l.bound <= 1n)))
-      return v;
+    // Integer -> integer: unchanged when every value fits the target (the executor wraps, which
+    // then does nothing); bool of bits: unchanged.
+    const width = INT_WIDTHS[to];
+    const isBits = v.data.every(
+      (l) => l.terms.size === 0 || (l.nonneg && l.bound !== undefined && l.bound <= 1n),
+    );
+    if (isBits && (width !== undefined || to === 9)) return v;
+    if (width !== undefined && v.data.every((l) => fitsWidth(em.bound(l), l, width))) return v;
     throw nodeError(
       node,
       `casting a non-constant integer tensor to element type ${to} is not supported in circuits`,
@@ -229,6 +240,108 @@ function cast(node: NodeProto, v: Val, em: Emitter, s: bigint): Val {
     node,
     `casting a non-constant tensor to element type ${to} is not supported in circuits (only float, double and bool)`,
   );
+}
+
+/** Signed / unsigned widths of ONNX integer element types (Cast targets). */
+const INT_WIDTHS: Record<number, { bits: number; signed: boolean }> = {
+  2: { bits: 8, signed: false },
+  3: { bits: 8, signed: true },
+  4: { bits: 16, signed: false },
+  5: { bits: 16, signed: true },
+  6: { bits: 32, signed: true },
+  7: { bits: 64, signed: true },
+  12: { bits: 32, signed: false },
+  13: { bits: 64, signed: false },
+};
+
+function fitsWidth(bound: bigint, l: Lin, w: { bits: number; signed: boolean }): boolean {
+  if (w.signed) return bound < 1n << BigInt(w.bits - 1);
+  return l.nonneg === true && bound < 1n << BigInt(w.bits);
+}
+
+/** MatMul of integer tensors (one of them constant): an exact dot product, linear, no rounding. */
+function intMatmul(node: NodeProto, a: Val, b: Val): IntSym {
+  const int = (v: Val) => (v.kind === 'const' ? v.t.int : isInt(v));
+  if (!int(a) || !int(b))
+    throw nodeError(node, 'a MatMul of an integer tensor with a float one is not supported in circuits');
+  if (a.kind === 'sym' && b.kind === 'sym')
+    throw nodeError(node, 'a MatMul of two non-constant integer tensors is not supported in circuits');
+  const A = valuesOf(a, true, 0n);
+  const B = valuesOf(b, true, 0n);
+  const { M, K, N, batch, ia, ib } = matmulPlan(node, A.shape, B.shape);
+  const data: Lin[] = [];
+  for (let t = 0; t < size(batch); t++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let acc = linConst(0n);
+        for (let k = 0; k < K; k++) {
+          const x = A.data[ia[t]! * M * K + i * K + k]!;
+          const y = B.data[ib[t]! * K * N + k * N + j]!;
+          // One side is constant: a linear term.
+          acc = x.terms.size === 0 ? linCombine(acc, 1n, y, x.c) : linCombine(acc, 1n, x, y.c);
+        }
+        data.push(acc);
+      }
+  const shape = [...batch];
+  if (A.shape.length !== 1) shape.push(M);
+  if (B.shape.length !== 1) shape.push(N);
+  return { kind: 'sym', shape, data, int: true };
+}
+
+/**
+ * Gather with non-constant (integer) indices: per output element, sum_j [index == j] data[j]
+ * with the is-zero gadget (negative indices j - D too), and sum_j [index == j] = 1 enforced so an
+ * out-of-range index (which the executor refuses) has no proof. Constant data: linear in the
+ * bits; non-constant data: one product per candidate.
+ */
+function gatherDynamic(node: NodeProto, dv: Val, iv: Sym, em: Emitter, s: bigint): Val {
+  const what = `Gather node "${node.name}"`;
+  const int = dv.kind === 'const' ? dv.t.int : isInt(dv);
+  const x = valuesOf(dv, int, s);
+  const axis = normAxis(attrInt(node, 'axis', 0), x.shape.length, node);
+  const D = x.shape[axis]!;
+  const outer = size(x.shape.slice(0, axis));
+  const inner = size(x.shape.slice(axis + 1));
+  // The one-hot bits of each index, shared by every element it selects.
+  const onehots = iv.data.map((l) => {
+    const bits = Array.from({ length: D }, (_, j) => {
+      const eq = isZero(em, linCombine(l, 1n, linConst(BigInt(j)), -1n), what);
+      if (l.nonneg) return eq;
+      const neg = isZero(em, linCombine(l, 1n, linConst(BigInt(j - D)), -1n), what);
+      return withBitBound(linCombine(eq, 1n, neg, 1n));
+    });
+    const total = bits.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
+    if (total.terms.size === 0) {
+      if (total.c !== 1n) throw nodeError(node, 'index out of range');
+    } else {
+      em.lines.push(`    ${em.render(total, what)} === 1;`);
+      em.constraints += 1;
+    }
+    return bits;
+  });
+  const data: Lin[] = [];
+  for (let o = 0; o < outer; o++)
+    for (const bits of onehots)
+      for (let i = 0; i < inner; i++) {
+        let acc = linConst(0n);
+        let bound = 0n;
+        for (let j = 0; j < D; j++) {
+          const v = x.data[(o * D + j) * inner + i]!;
+          const b = em.bound(v);
+          if (b > bound) bound = b;
+          acc = linCombine(
+            acc,
+            1n,
+            v.terms.size === 0 ? scale(bits[j]!, v.c) : product(em, bits[j]!, v, what),
+            1n,
+          );
+        }
+        // Exactly one bit is set: the result is one of the candidates.
+        acc.bound = bound;
+        data.push(acc);
+      }
+  const shape = [...x.shape.slice(0, axis), ...iv.shape, ...x.shape.slice(axis + 1)];
+  return { kind: 'sym', shape, data, ...(int ? { int: true } : {}) } as IntSym;
 }
 
 /** Lower a comparison / logic / Where node, or any node with a non-constant integer input. */
@@ -264,6 +377,9 @@ export function lowerLogic(
     case 'Cast':
       return cast(node, get(0), em, s);
   }
+  if (node.opType === 'Gather' && isInt(opt(1))) return gatherDynamic(node, get(0), get(1) as Sym, em, s);
+  if (node.opType === 'MatMul') return intMatmul(node, get(0), get(1));
+  if (node.opType === 'ArgMax') return lowerNonlinear(node, get, em, ctx);
   if (INT_REWIRING.has(node.opType) && hasIntInput(node, opt)) {
     const dataInputs = node.opType === 'Concat' ? node.input.map((_, i) => i) : [0];
     if (!dataInputs.every((i) => isInt(opt(i)) || opt(i)?.kind === 'const'))
