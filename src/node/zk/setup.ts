@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { PlumbError } from '../../core/errors.ts';
 import { checkInputs, parseInputs } from '../../core/inputs.ts';
 import type { Manifest } from '../../core/manifest.ts';
+import { decodeModel } from '../../core/onnx/model.ts';
 import { tensorValues } from '../../core/tensor.ts';
 import { jsonArtifact, layoutOf, type ZkLayout, zkRoles } from '../../proof/zk/artifacts.ts';
 import { readPtauInfo } from '../../proof/zk/ptau-file.ts';
-import { zkReport } from '../../proof/zk/report.ts';
+import { type UnsupportedNode, unsupportedNodes, zkReport } from '../../proof/zk/report.ts';
 import type { SetupProgress } from '../../proof/zk/setup.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
 import type { PlumbNode } from '../node.ts';
@@ -48,13 +49,29 @@ export type ZkPushSummary = {
   calibration?: Calibration;
 };
 
-/** Throw INVALID_MODEL listing every node the circuit compiler cannot lower. */
-export function assertProvable(bytes: Uint8Array): void {
-  const report = zkReport(bytes);
-  if (report.provable) return;
-  throw new PlumbError('INVALID_MODEL', `model cannot be proven in zk mode: ${report.reason}`, {
+/**
+ * Throw INVALID_MODEL listing every node the circuit compiler cannot lower. `full` also compiles
+ * the circuit (catching every other reason, but costing seconds for a large model): the CLI
+ * does that before uploading; the node only scans the ops on its event loop and leaves the
+ * compile to the zk worker, whose errors fail the push the same way.
+ */
+export function assertProvable(bytes: Uint8Array, { full = true }: { full?: boolean } = {}): void {
+  let reason: string | undefined;
+  let unsupported: UnsupportedNode[];
+  if (full) {
+    const report = zkReport(bytes);
+    if (report.provable) return;
+    reason = report.reason;
+    unsupported = report.unsupported;
+  } else {
+    const graph = decodeModel(bytes).graph;
+    unsupported = graph ? unsupportedNodes(graph) : [];
+    if (unsupported.length === 0) return;
+    reason = `unsupported ops: ${[...new Set(unsupported.map((u) => u.op))].sort().join(', ')}`;
+  }
+  throw new PlumbError('INVALID_MODEL', `model cannot be proven in zk mode: ${reason}`, {
     metaMessages: [
-      ...report.unsupported.map((u) => `unsupported: ${u.op} at node "${u.node}"`),
+      ...unsupported.map((u) => `unsupported: ${u.op} at node "${u.node}"`),
       'Push it without --zk to serve it in signed mode; `plumb model zk-report FILE` explains.',
     ],
   });
@@ -91,7 +108,7 @@ export async function deriveZk(
   done: (summary: ZkPushSummary) => void,
 ): Promise<Record<string, string> | undefined> {
   const bytes = await model.read();
-  assertProvable(bytes);
+  assertProvable(bytes, { full: false });
   let ptauFile: string | undefined;
   if (options.ptau !== undefined) {
     if (!(await node.hub.blobs.has(options.ptau)))
