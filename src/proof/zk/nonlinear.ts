@@ -19,6 +19,9 @@
  *   The output is an integer tensor (marked `int`, as logic.ts's), the executor's int64 indices.
  * - Gelu: the executor's integer steps (ops/nonlinear.ts `geluFixed`): Rescale / DivConst roundings,
  *   products of two signals (elementwise.ts `product`), erf or tanh by the piecewise template.
+ * - Div by a non-constant divisor q (executor: divRound(p 2^s, q)): the sign bit of q, |q| and
+ *   the sign-adjusted numerator by two products, then DivSignal of 2^(s+1) p' + |q| by 2 |q|
+ *   (q = 0 has no proof: DivSignal needs a divisor >= 1; the executor fails too).
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
@@ -26,7 +29,7 @@ import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { geluPlan, logSumPlan, SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
 import { type PiecewiseKind, type PiecewiseTable, piecewiseTable } from '../../runtime/exact/piecewise.ts';
-import { normAxis, size } from '../../runtime/exact/tensor.ts';
+import { broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
 import { signedBits } from './bounds.ts';
 import { product } from './elementwise.ts';
 import { FIELD_PRIME } from './field.ts';
@@ -490,6 +493,28 @@ function gelu(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
     const p = product(em, x, linCombine(e, 1n, linConst(1n << hi), 1n), what);
     return shiftRound(p, hi + 1n, what);
   });
+}
+
+/** Div with a non-constant divisor (see the header). */
+export function divSym(node: NodeProto, a: Val, b: Val, em: Emitter, ctx: LowerContext): Sym {
+  if (b.kind === 'const') throw nodeError(node, 'expected a non-constant divisor');
+  const x = symOf(a, ctx.s);
+  const y = b;
+  const what = `Div node "${node.name}"`;
+  const shape = broadcastShape(x.shape, y.shape, node);
+  const ix = broadcastIndex(x.shape, shape);
+  const iy = broadcastIndex(y.shape, shape);
+  const data = Array.from({ length: size(shape) }, (_, k) => {
+    const p = x.data[ix[k]!]!;
+    const q = y.data[iy[k]!]!;
+    const sign = linCombine(linSignal(em.sign(q, what)), 2n, linConst(-1n), 1n);
+    sign.bound = 1n;
+    const absQ = product(em, sign, q, what);
+    const num = linCombine(product(em, sign, p, what), 2n << ctx.s, absQ, 1n);
+    const qBits = bitLength(em.bound(p) << ctx.s) + 2;
+    return divSignal(em, num, linCombine(absQ, 2n, linConst(0n), 0n), qBits, what);
+  });
+  return { kind: 'sym', shape, data };
 }
 
 /** Lower one nonlinear node with a non-constant input. */

@@ -13,7 +13,7 @@ import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
-import { lowerNonlinear } from './nonlinear.ts';
+import { divSym, lowerNonlinear } from './nonlinear.ts';
 import { rewire, rewireAll } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
@@ -155,7 +155,7 @@ export function lowerNode(
       return a.kind === 'sym' && b.kind === 'sym' ? mulSym(node, a, b, em) : mul(node, a, b, em);
     }
     case 'Div':
-      return div(node, get(0), get(1), em, s);
+      return get(1).kind === 'sym' ? divSym(node, get(0), get(1), em, ctx) : div(node, get(0), get(1), em, s);
     case 'BatchNormalization':
       return batchNorm(node, get(0), em, ctx);
     case 'AveragePool':
