@@ -23,7 +23,7 @@ import {
   verifyReceipt,
   type ZkInfo,
 } from '../src/sdk/index.ts';
-import { buildMlp } from './fixtures/onnx-builder.ts';
+import { buildMlp, buildModel } from './fixtures/onnx-builder.ts';
 import { createTestNode, type TestNode } from './helpers/node.ts';
 
 const corpus = new URL('../../shared/corpus/ezkl/', import.meta.url).pathname;
@@ -32,6 +32,21 @@ const mlpInput = JSON.parse(readFileSync(join(corpus, '1l_mlp/input.json'), 'utf
 // Another model with the same input and output sizes (3 -> 4).
 const other = buildMlp({ sizes: [3, 4], seed: 11 });
 const otherInputs = { input: { dtype: 'float32', shape: [1, 3], data: [0.5, -1.25, 2] } };
+/**
+ * A model no circuit can prove: random ops are not functions of their inputs (the corpus
+ * examples of unsupported ops, 1l_erf then lstm, have since become provable).
+ */
+const unprovable = buildModel({
+  inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3] }],
+  outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3] }],
+  nodes: [
+    { op: 'Relu', name: 'relu', inputs: ['x'], outputs: ['h'] },
+    { op: 'RandomUniformLike', name: 'noise_u', inputs: ['h'], outputs: ['u'] },
+    { op: 'RandomNormalLike', name: 'noise_n', inputs: ['h'], outputs: ['n'] },
+    { op: 'Add', name: 'add1', inputs: ['u', 'n'], outputs: ['s'] },
+    { op: 'Add', name: 'add2', inputs: ['h', 's'], outputs: ['y'] },
+  ],
+});
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-api-'));
 
@@ -287,20 +302,20 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
   });
 
   test('an unsupported model is refused at a zk push, listing the op, and nothing is recorded; a plain push works', async () => {
-    // LSTM: not lowered to circuits (Erf, the issue's example, has since become provable).
-    const erf = readFileSync(join(corpus, 'lstm/network.onnx'));
+    const erf = unprovable;
     const before = t.node.hub.meta.counts();
     const blobs = blobFiles();
     await assert.rejects(
-      pushModel(client, { data: erf, repo: 'acme/lstm', zk: true }),
+      pushModel(client, { data: erf, repo: 'acme/random', zk: true }),
       (e: { code: string; shortMessage: string; metaMessages: string[] }) =>
         e.code === 'INVALID_MODEL' &&
-        /unsupported ops: LSTM/.test(e.shortMessage) &&
-        e.metaMessages.some((m) => /LSTM at node "\/LSTM"/.test(m)),
+        /unsupported ops: RandomNormalLike, RandomUniformLike/.test(e.shortMessage) &&
+        e.metaMessages.some((m) => /RandomUniformLike at node "noise_u"/.test(m)) &&
+        e.metaMessages.some((m) => /RandomNormalLike at node "noise_n"/.test(m)),
     );
     assert.deepEqual(t.node.hub.meta.counts(), before);
     assert.deepEqual(blobFiles(), blobs, 'no blob left behind');
-    const plain = await pushModel(client, { data: erf, repo: 'acme/lstm' });
+    const plain = await pushModel(client, { data: erf, repo: 'acme/random' });
     assert.equal(plain.zk, undefined);
   });
 
