@@ -2,7 +2,9 @@
  * Rewiring ops in circuits (shape-ops.ts): for built models with random inputs, the circuit's
  * witness outputs EQUAL the exact executor's integers and the executor is within one
  * quantization step of onnxruntime (values are only moved); invalid uses are refused naming the
- * node; the corpus models these ops make provable compute the executor's integers too.
+ * node. The corpus models these ops make provable (1l_pad, 1l_average, 1l_concat, 1l_slice,
+ * 1l_upsample, linear_regression, sklearn_mlp) are proven end to end, equal to the executor, by
+ * test/zk-corpus.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
-import { ezklModels, loadEzklCase } from '../../../test/helpers/ezkl.ts';
 import {
   assertNearOrt,
   assertWitnessExact,
@@ -136,17 +137,6 @@ const cases: OpCase[] = [
   },
 ];
 
-/** Corpus models that only these ops (with the earlier ones) make provable. */
-const corpusModels = [
-  '1l_pad',
-  '1l_average',
-  '1l_concat',
-  '1l_slice',
-  '1l_upsample',
-  'linear_regression',
-  'sklearn_mlp',
-];
-
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-shape-'));
 
 describe('zk rewiring ops equal the exact executor', { timeout: 120_000 }, () => {
@@ -161,16 +151,6 @@ describe('zk rewiring ops equal the exact executor', { timeout: 120_000 }, () =>
       const err = await assertNearOrt(bytes, inputs, c.tol);
       const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
       t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
-    });
-
-  const present = ezklModels().length > 0;
-  for (const name of corpusModels)
-    it(`ezkl ${name}: witness outputs equal the executor`, {
-      skip: present ? false : 'no corpus',
-    }, async (t) => {
-      const c = loadEzklCase(name);
-      const { constraints } = await assertWitnessExact(c.bytes, c.inputs, join(work, name));
-      t.diagnostic(`${name}: ${constraints} constraints`);
     });
 
   it('refuses non-constant indices, pads, shapes and integer casts, naming the node', () => {
