@@ -22,14 +22,25 @@
  * - Div by a non-constant divisor q (executor: divRound(p 2^s, q)): the sign bit of q, |q| and
  *   the sign-adjusted numerator by two products, then DivSignal of 2^(s+1) p' + |q| by 2 |q|
  *   (q = 0 has no proof: DivSignal needs a divisor >= 1; the executor fails too).
+ * - LayerNormalization (Y only): the executor's steps: mean by DivConst, sum of squares by
+ *   products, variance by DivConst, std by the Sqrt gadget, each d / std by DivSignal, then the
+ *   Scale product and B as a Rescale.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
-import { geluPlan, logSumPlan, SOFTMAX_GUARD, softmaxPlan } from '../../runtime/exact/ops/nonlinear.ts';
+import { isqrt } from '../../runtime/exact/fixed.ts';
+import {
+  geluPlan,
+  LAYERNORM_GUARD,
+  layerNormPlan,
+  logSumPlan,
+  SOFTMAX_GUARD,
+  softmaxPlan,
+} from '../../runtime/exact/ops/nonlinear.ts';
 import { type PiecewiseKind, type PiecewiseTable, piecewiseTable } from '../../runtime/exact/piecewise.ts';
-import { broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
+import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
 import { signedBits } from './bounds.ts';
 import { product } from './elementwise.ts';
 import { FIELD_PRIME } from './field.ts';
@@ -43,6 +54,7 @@ export const nonlinearCircuitOps: readonly string[] = [
   'ArgMax',
   'Erf',
   'Gelu',
+  'LayerNormalization',
   'LogSoftmax',
   'Sigmoid',
   'Softmax',
@@ -288,13 +300,13 @@ template PlumbSqrt(S, YB, RB) {
 }
 `;
 
-function sqrt(em: Emitter, x: Lin, what: string): Lin {
+function sqrt(em: Emitter, x: Lin, what: string, shift = em.s): Lin {
   if (!em.templates.has('PlumbSqrt')) em.templates.set('PlumbSqrt', SQRT);
-  const v = em.bound(x) << BigInt(em.s);
+  const v = em.bound(x) << BigInt(shift);
   const yb = Math.min(Math.ceil(bitLength(v) / 2) + 1, em.bits);
   const rb = yb + 2;
   const inst = em.fresh('sq');
-  em.lines.push(`    component ${inst} = PlumbSqrt(${em.s}, ${yb}, ${rb});`);
+  em.lines.push(`    component ${inst} = PlumbSqrt(${shift}, ${yb}, ${rb});`);
   em.lines.push(`    ${inst}.x <== ${em.render(x, what)};`);
   em.constraints += 1 + (yb + 1) + 2 * (rb + 1);
   const ref = `${inst}.y`;
@@ -517,6 +529,41 @@ export function divSym(node: NodeProto, a: Val, b: Val, em: Emitter, ctx: LowerC
   return { kind: 'sym', shape, data };
 }
 
+function layerNorm(node: NodeProto, get: (i: number) => Val, em: Emitter, ctx: LowerContext): Sym {
+  const x = symOf(get(0), ctx.s);
+  const what = `LayerNormalization node "${node.name}"`;
+  const gv = get(1);
+  const bv = node.input[2] ? get(2) : undefined;
+  if (gv.kind !== 'const' || bv?.kind === 'sym')
+    throw nodeError(node, 'Scale and B must be constants in circuits');
+  const gamma = asFixed(gv.t, ctx.s);
+  const beta = bv?.kind === 'const' ? asFixed(bv.t, ctx.s) : undefined;
+  const plan = layerNormPlan(node, ctx.scale, x.shape);
+  const gi = plan.paramIndex(gamma.shape);
+  const bi = beta ? plan.paramIndex(beta.shape) : undefined;
+  const guard = BigInt(LAYERNORM_GUARD);
+  const data = new Array<Lin>(x.data.length);
+  for (const row of plan.rows) {
+    const n = BigInt(row.length);
+    const xs = row.map((i) => x.data[i]!);
+    const sum = xs.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
+    // divRound(a, n) = floor((2a + n) / 2n)
+    const mean = em.divFloor(linCombine(sum, 2n, linConst(n), 1n), 2n * n, what);
+    const d = xs.map((v) => linCombine(v, 1n, mean, -1n));
+    const sq = d.reduce((a, v) => linCombine(a, 1n, product(em, v, v, what), 1n), linConst(0n));
+    const variance = em.divFloor(linCombine(sq, 2n, linConst(n), 1n), 2n * n, what);
+    const std = sqrt(em, linCombine(variance, 1n, linConst(plan.eps), 1n), what, 2 * LAYERNORM_GUARD);
+    const qBits = bitLength(isqrt(n) + 1n) + em.s + 3;
+    row.forEach((i, j) => {
+      const num = linCombine(d[j]!, 2n << (ctx.s + guard), std, 1n);
+      const y = divSignal(em, num, linCombine(std, 2n, linConst(0n), 0n), qBits, what);
+      const g = gamma.data[gi[j]!]!;
+      data[i] = em.rescale(linCombine(y, g, linConst(0n), 0n), beta && bi ? beta.data[bi[j]!]! : 0n, what);
+    });
+  }
+  return { kind: 'sym', shape: x.shape, data };
+}
+
 /** Lower one nonlinear node with a non-constant input. */
 export function lowerNonlinear(
   node: NodeProto,
@@ -543,6 +590,8 @@ export function lowerNonlinear(
       return softmax(node, get(0), em, ctx, true);
     case 'Gelu':
       return gelu(node, get(0), em, ctx);
+    case 'LayerNormalization':
+      return layerNorm(node, get, em, ctx);
     case 'ArgMax':
       return argMax(node, get(0), em, ctx);
     default:

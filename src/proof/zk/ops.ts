@@ -224,6 +224,7 @@ export function lowerNode(
     case 'ArgMax':
     case 'Erf':
     case 'Gelu':
+    case 'LayerNormalization':
     case 'LogSoftmax':
     case 'Sigmoid':
     case 'Softmax':

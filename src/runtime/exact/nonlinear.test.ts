@@ -7,7 +7,14 @@ import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/
 import { decodeModel } from '../../core/onnx/model.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
-import { geluFixed, geluMaxError, geluPlan, logSoftmaxMaxError, softmaxMaxError } from './ops/nonlinear.ts';
+import {
+  geluFixed,
+  geluMaxError,
+  geluPlan,
+  layerNormMaxError,
+  logSoftmaxMaxError,
+  softmaxMaxError,
+} from './ops/nonlinear.ts';
 import {
   activationMaxError,
   type PiecewiseKind,
@@ -352,3 +359,104 @@ describe('nonlinear ops against onnxruntime', () => {
 
 const GOLDEN_TABLES = ['f4b5a64735d59f6c', '661160202619fc1b', '8b76435124b74877', '987282ba1cea6eba'];
 const GOLDEN_EXP = '438cdc9f050452e2';
+
+describe('LayerNormalization against onnxruntime', () => {
+  /** Row statistics of the real inputs: min std, max |normalized|. */
+  function rowStats(data: Float32Array, n: number, eps: number): { minStd: number; maxY: number } {
+    let minStd = Infinity;
+    let maxY = 0;
+    for (let o = 0; o < data.length / n; o++) {
+      const row = Array.from(data.subarray(o * n, (o + 1) * n));
+      const mean = row.reduce((a, b) => a + b, 0) / n;
+      const std = Math.sqrt(row.reduce((a, v) => a + (v - mean) ** 2, 0) / n + eps);
+      minStd = Math.min(minStd, std);
+      for (const v of row) maxY = Math.max(maxY, Math.abs(v - mean) / std);
+    }
+    return { minStd, maxY };
+  }
+
+  it('built models (axis -1 and 1, small-variance rows) and ezkl layernorm within layerNormMaxError', async (t) => {
+    const r = seededRandom(21);
+    const cases: {
+      label: string;
+      shape: number[];
+      axis: number;
+      bytes: Uint8Array;
+      data: Float32Array;
+      scaleMax: number;
+      input: string;
+      output: string;
+    }[] = [];
+    for (const [shape, axis, span] of [
+      [[4, 16], -1, 3],
+      [[2, 3, 5], 1, 0.05],
+    ] as const) {
+      const n = shape.slice(axis < 0 ? shape.length + axis : axis).reduce((a, b) => a * b, 1);
+      const gamma = Float32Array.from({ length: n }, () => r() * 2 - 1);
+      const beta = Float32Array.from({ length: n }, () => r() - 0.5);
+      const pshape = shape.slice(axis < 0 ? shape.length + axis : axis);
+      const bytes = buildModel({
+        inputs: [{ name: 'x', dtype: 'float32', shape: [...shape] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+        initializers: {
+          g: { dtype: 'float32', shape: [...pshape], data: gamma },
+          b: { dtype: 'float32', shape: [...pshape], data: beta },
+        },
+        nodes: [
+          {
+            op: 'LayerNormalization',
+            inputs: ['x', 'g', 'b'],
+            outputs: ['y'],
+            attrs: { axis: { int: axis } },
+          },
+        ],
+      });
+      const data = Float32Array.from(
+        { length: shape.reduce((a, b) => a * b, 1) },
+        () => (r() * 2 - 1) * span,
+      );
+      cases.push({
+        label: `[${shape}] axis ${axis}`,
+        shape: [...shape],
+        axis,
+        bytes,
+        data,
+        scaleMax: Math.max(...Array.from(gamma, Math.abs)),
+        input: 'x',
+        output: 'y',
+      });
+    }
+    const ln = new Uint8Array(readFileSync(`${corpus}/layernorm/network.onnx`));
+    const json = JSON.parse(readFileSync(`${corpus}/layernorm/input.json`, 'utf8')) as {
+      input_data: number[][];
+    };
+    cases.push({
+      label: 'ezkl layernorm',
+      shape: [1, 10, 10],
+      axis: -1,
+      bytes: ln,
+      data: Float32Array.from(json.input_data[0]!),
+      scaleMax: 1,
+      input: 'input',
+      output: 'output',
+    });
+    for (const c of cases) {
+      const n = c.shape.slice(c.axis < 0 ? c.shape.length + c.axis : c.axis).reduce((a, b) => a * b, 1);
+      const { minStd, maxY } = rowStats(c.data, n, 1e-5);
+      const err = await maxErrorVsOrt(
+        c.bytes,
+        { [c.input]: { dtype: 'float32', shape: c.shape, data: c.data } },
+        c.output,
+      );
+      // input quantization moves d by 2 EPS: y by 2 EPS (1 + maxY) / std
+      const bound =
+        layerNormMaxError(S, minStd, maxY, c.scaleMax) +
+        (c.scaleMax * 2 * EPS * (1 + maxY)) / minStd +
+        FLOAT_SLACK;
+      t.diagnostic(
+        `LayerNormalization ${c.label}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)}, min std ${minStd.toFixed(3)})`,
+      );
+      assert.ok(err <= bound, `${c.label}: ${err} > ${bound}`);
+    }
+  });
+});

@@ -13,12 +13,15 @@
  *   (K = 1/sqrt(2) at 2^hi), e = erf(u) piecewise at 2^hi; 'tanh': x3 = rshiftRound(rshiftRound(X X, s)
  *   X, s), v = rshiftRound((X 2^G + rshiftRound(x3 A, s)) C, hi) (A = 0.044715, C = sqrt(2/pi) at
  *   2^hi), e = tanh(v) piecewise at 2^hi; then y = rshiftRound(X (2^hi + e), hi + 1).
+ * - LayerNormalization (Y only) over the axes from `axis`: mean = divRound(sum, n), d = X - mean,
+ *   var = divRound(sum d^2, n) at 2^2s (one rounding), std = isqrt((var + eps) 2^16) at 2^(s+8)
+ *   (eps at 2^2s), y = divRound(d 2^(s+8), std), Y = rshiftRound(y Scale, s) + B.
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
 import type { NodeProto } from '../../../core/onnx/types.ts';
-import { attrInt, attrString, nodeError } from '../attributes.ts';
-import { divRound, isqrt, rshiftRound } from '../fixed.ts';
+import { attrFloat, attrInt, attrString, nodeError } from '../attributes.ts';
+import { divRound, f32ToRational, isqrt, quantizeRational, rshiftRound } from '../fixed.ts';
 import {
   invSqrt2Fixed,
   ln2Fixed,
@@ -30,7 +33,7 @@ import {
   piecewiseTable,
   sqrt2OverPiFixed,
 } from '../piecewise.ts';
-import { asFixed, normAxis, size } from '../tensor.ts';
+import { asFixed, broadcastIndex, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
 
@@ -240,6 +243,83 @@ export function sqrtFixed(x: bigint, s: bigint): bigint {
   return isqrt(x << s);
 }
 
+/** Extra bits of LayerNormalization's standard deviation beyond the scale. */
+export const LAYERNORM_GUARD = 8;
+
+export type LayerNormPlan = {
+  /** Rows: flat indices of each normalized group, in order. */
+  rows: number[][];
+  /** Scale / B index of each position in a row. */
+  paramIndex: (shape: readonly number[]) => Int32Array;
+  /** epsilon at 2^2s. */
+  eps: bigint;
+};
+
+export function layerNormPlan(node: NodeProto, scale: number, shape: readonly number[]): LayerNormPlan {
+  if (node.output.slice(1).some((o) => o !== ''))
+    throw nodeError(node, 'only the Y output is supported (not Mean / InvStdDev)');
+  const axis = normAxis(attrInt(node, 'axis', -1), shape.length, node);
+  const n = size(shape.slice(axis));
+  const outer = size(shape.slice(0, axis));
+  const rows = Array.from({ length: outer }, (_, o) => Array.from({ length: n }, (_, j) => o * n + j));
+  const eps = quantizeRational(f32ToRational(attrFloat(node, 'epsilon', 1e-5)), 2 * scale);
+  return { rows, eps, paramIndex: (p) => broadcastIndex(p, shape.slice(axis)) };
+}
+
+/** One normalized row at 2^s before Scale and B: divRound(d 2^(s+8), std) (see the header). */
+export function layerNormRow(xs: readonly bigint[], eps: bigint, s: bigint): bigint[] {
+  const n = BigInt(xs.length);
+  const mean = divRound(
+    xs.reduce((a, b) => a + b, 0n),
+    n,
+  );
+  const d = xs.map((v) => v - mean);
+  const variance = divRound(
+    d.reduce((a, v) => a + v * v, 0n),
+    n,
+  );
+  const g = BigInt(LAYERNORM_GUARD);
+  const std = isqrt((variance + eps) << (2n * g));
+  return d.map((v) => divRound(v << (s + g), std));
+}
+
+/**
+ * Stated maximum error of LayerNormalization's Y at scale s against exact arithmetic on the
+ * quantized inputs, for rows whose standard deviation is at least `minStd`, |normalized| <= `maxY`,
+ * |Scale| <= `maxScale`: the mean's rounding shifts d by 2^-(s+1) (through 1/std), std is floored
+ * at 2^-(s+8) and the variance rounded at 2^-(2s+1) (relative errors, through |y|), y is rounded
+ * once, then Scale's quantization, the product's rounding and B's quantization.
+ */
+export function layerNormMaxError(s: number, minStd: number, maxY: number, maxScale: number): number {
+  const e = 2 ** -(s + 1);
+  const stdRel = 2 ** -(s + LAYERNORM_GUARD) / minStd + 2 ** -(2 * s + 1) / (2 * minStd * minStd);
+  const dy = e + e / minStd + maxY * stdRel;
+  return maxScale * dy + maxY * e + 2 * e;
+}
+
+const layerNorm: OpImpl =
+  ({ node, scale, s }) =>
+  (inputs) => {
+    const x = asFixed(inputs.get(0), s);
+    const gamma = asFixed(inputs.get(1), s);
+    const beta = inputs.opt(2) ? asFixed(inputs.get(2), s) : undefined;
+    const plan = layerNormPlan(node, scale, x.shape);
+    const gi = plan.paramIndex(gamma.shape);
+    const bi = beta ? plan.paramIndex(beta.shape) : undefined;
+    const out = new Array<bigint>(x.data.length);
+    for (const row of plan.rows) {
+      const y = layerNormRow(
+        row.map((i) => x.data[i]!),
+        plan.eps,
+        s,
+      );
+      row.forEach((i, j) => {
+        out[i] = rshiftRound(y[j]! * gamma.data[gi[j]!]!, s) + (beta && bi ? beta.data[bi[j]!]! : 0n);
+      });
+    }
+    return [{ shape: x.shape, data: out, int: false }];
+  };
+
 const sqrt: OpImpl =
   ({ node, s }) =>
   (inputs) => {
@@ -264,6 +344,7 @@ export const nonlinearOps: Record<string, OpImpl> = {
   Softmax: softmax(softmaxRow),
   LogSoftmax: softmax(logSoftmaxRow),
   Sqrt: sqrt,
+  LayerNormalization: layerNorm,
   Gelu: ({ node, scale, s }) => {
     const plan = geluPlan(node, scale);
     return (inputs) => {
