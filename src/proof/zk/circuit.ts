@@ -2,7 +2,8 @@
  * ONNX -> circom: a Groth16 circuit whose outputs are EXACTLY the outputs of Plumb's fixed-point
  * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul, Div,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus, Gelu,
- * Softmax, LogSoftmax, ArgMax, Sqrt (nonlinear.ts); Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
+ * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Div by a non-constant (nonlinear.ts);
+ * Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
  * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare,
  * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,
  * LessOrEqual, GreaterOrEqual, Equal, Not, And, Or, Xor, Where, Cast, integer MatMul, Gather by
@@ -36,7 +37,8 @@
  *   with r and d - 1 - r both range-checked, so r in [0, d) and v = floor(u / d).
  * - LeakyRelu / MaxPool select between two range-checked values with a sign bit in one quadratic
  *   constraint (y = b + (a - b) * sign), so the result stays in the B-bit range.
- * - Sigmoid, Tanh, Erf, Softplus, Gelu, Softmax, LogSoftmax, ArgMax, Sqrt (nonlinear.ts): the executor defines them
+ * - Sigmoid, Tanh, Erf, Softplus, Gelu, Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization
+ *   (nonlinear.ts): the executor defines them
  *   circuit-friendly (piecewise cubics on 32 segments, saturating; Softmax = piecewise exp and a
  *   division by the row sum); the circuit takes |x| and the segment from a bit decomposition, a
  *   one-hot selector makes the coefficients linear, 3 products and one rounding: ~120 constraints
