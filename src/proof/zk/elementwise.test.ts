@@ -184,6 +184,17 @@ const cases: OpCase[] = [
     ],
     tol: 18 * EPS + EPS,
   },
+  {
+    // Means of 9 values: EPS + one rounding; max: EPS.
+    name: 'GlobalAveragePool, GlobalMaxPool',
+    shapes: [[1, 2, 3, 3]],
+    nodes: [
+      node('GlobalAveragePool', ['x'], undefined, ['a']),
+      node('GlobalMaxPool', ['x'], undefined, ['b']),
+      node('Concat', ['a', 'b'], { axis: { int: 1 } }),
+    ],
+    tol: 2 * EPS,
+  },
 ];
 
 /** Corpus models these ops make provable. */

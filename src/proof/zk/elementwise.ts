@@ -15,7 +15,8 @@
  * - Pow with a constant integer exponent n >= 0: n - 1 products, each rounded, left to right.
  * - ReduceSum (linear), ReduceMean (divRound(sum, count) by DivConst, as AveragePool),
  *   ReduceMax / ReduceMin (pairwise max / min), ReduceL1 (sum of Abs), ReduceSumSquare (products
- *   summed, one rounding), over constant axes (the executor's `reducePlan`).
+ *   summed, one rounding), over constant axes (the executor's `reducePlan`); GlobalAveragePool /
+ *   GlobalMaxPool as ReduceMean / ReduceMax over the spatial axes.
  * - Sum (linear), Mean (DivConst); Floor / Ceil: floor(X / 2^s) by DivConst, scaled back; Sign:
  *   two sign bits; ThresholdedRelu: [x > alpha] by a sign bit, times x.
  * - Gemm in general (non-constant A and B, or C, alpha / beta != 1): products, then Rescale, or
@@ -42,6 +43,8 @@ export const arithmeticCircuitOps: readonly string[] = [
   'Ceil',
   'Clip',
   'Floor',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
   'HardSigmoid',
   'HardSwish',
   'Max',
@@ -290,22 +293,27 @@ function pow(node: NodeProto, x: Sym, e: Val, em: Emitter, s: bigint): Sym {
 function reduce(node: NodeProto, x: Sym, axesV: Val | undefined, em: Emitter, ctx: LowerContext): Sym {
   const what = `${node.opType} node "${node.name}"`;
   const axesT = constant(node, axesV, 'the axes');
-  const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, ctx.opset, axesT));
+  const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, ctx.opset, axesT, x.shape.length));
+  const op =
+    node.opType === 'GlobalAveragePool'
+      ? 'ReduceMean'
+      : node.opType === 'GlobalMaxPool'
+        ? 'ReduceMax'
+        : node.opType;
   const data = groups.map((g) => {
     const vals = g.map((i) => x.data[i]!);
-    if (node.opType === 'ReduceMax' || node.opType === 'ReduceMin') {
+    if (op === 'ReduceMax' || op === 'ReduceMin') {
       if (vals.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
-      const pick =
-        node.opType === 'ReduceMax' ? em.max.bind(em) : (a: Lin, b: Lin, w: string) => min(em, a, b, w);
+      const pick = op === 'ReduceMax' ? em.max.bind(em) : (a: Lin, b: Lin, w: string) => min(em, a, b, w);
       return vals.slice(1).reduce((a, b) => pick(a, b, what), vals[0]!);
     }
-    if (node.opType === 'ReduceSumSquare') {
+    if (op === 'ReduceSumSquare') {
       const acc = vals.reduce((a, b) => linCombine(a, 1n, product(em, b, b, what), 1n), linConst(0n));
       return em.rescale(acc, 0n, what);
     }
-    const terms = node.opType === 'ReduceL1' ? vals.map((l) => em.max(l, scaleBy(l, -1n), what)) : vals;
+    const terms = op === 'ReduceL1' ? vals.map((l) => em.max(l, scaleBy(l, -1n), what)) : vals;
     const sum = terms.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
-    if (node.opType === 'ReduceSum' || node.opType === 'ReduceL1') return sum;
+    if (op === 'ReduceSum' || op === 'ReduceL1') return sum;
     if (vals.length === 0) throw nodeError(node, 'cannot average an empty tensor');
     const count = BigInt(vals.length);
     return em.divFloor(linCombine(sum, 2n, linConst(count), 1n), 2n * count, what);
@@ -360,6 +368,8 @@ export function lowerArithmetic(
     case 'ReduceMin':
     case 'ReduceL1':
     case 'ReduceSumSquare':
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool':
       return reduce(node, x(), opt(1), em, ctx);
     case 'Sum':
     case 'Mean': {

@@ -217,6 +217,8 @@ export function lowerNode(
     case 'Mean':
     case 'ReduceL1':
     case 'ReduceSumSquare':
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool':
     case 'Sign':
     case 'Sum':
     case 'ThresholdedRelu':

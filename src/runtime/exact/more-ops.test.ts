@@ -318,6 +318,16 @@ const cases: Case[] = [
     tol: moved,
   },
   {
+    name: 'GlobalAveragePool, GlobalMaxPool',
+    x: [2, 3, 2, 3],
+    nodes: [
+      node('GlobalAveragePool', ['x'], undefined, ['a']),
+      node('GlobalMaxPool', ['x'], undefined, ['b']),
+      node('Concat', ['a', 'b'], { axis: { int: 1 } }),
+    ],
+    tol: 2 * EPS,
+  },
+  {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],
     nodes: [

@@ -1,7 +1,7 @@
 /**
  * Reductions over constant axes: ReduceSum (exact), ReduceMean (divRound(sum, count), the
  * AveragePool rule), ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare (squares at 2^2s, one
- * rounding). `reducePlan` is shared with the circuit compiler.
+ * rounding), and GlobalAveragePool / GlobalMaxPool (mean / max over the spatial axes). `reducePlan` is shared with the circuit compiler.
  */
 import type { NodeProto } from '../../../core/onnx/types.ts';
 import { attrInt, attrInts, nodeError } from '../attributes.ts';
@@ -10,12 +10,20 @@ import { intValues, normAxis, size, strides } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
 
-/** The reduced axes: an input from opset 13 (ReduceSum) or 18 (the others), an attribute before. */
+/**
+ * The reduced axes: an input from opset 13 (ReduceSum) or 18 (the others), an attribute before;
+ * GlobalAveragePool / GlobalMaxPool: every spatial axis (2..rank-1).
+ */
 export function reduceAxes(
   node: NodeProto,
   opset: number,
   axesInput: XTensor | undefined,
+  rank = 0,
 ): number[] | undefined {
+  if (node.opType.startsWith('Global')) {
+    if (rank < 3) throw nodeError(node, 'the input must have spatial axes (rank >= 3)');
+    return Array.from({ length: rank - 2 }, (_, i) => i + 2);
+  }
   const fromInput = node.opType === 'ReduceSum' ? opset >= 13 : opset >= 18;
   if (!fromInput) return attrInts(node, 'axes');
   return axesInput ? intValues(axesInput, node, 'axes') : undefined;
@@ -63,7 +71,11 @@ function reduce(kind: 'sum' | 'mean' | 'max' | 'min' | 'l1' | 'sumsq'): OpImpl {
   return ({ node, opset, s }) =>
     (inputs) => {
       const x = inputs.get(0);
-      const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, opset, inputs.opt(1)));
+      const { shape, groups } = reducePlan(
+        node,
+        x.shape,
+        reduceAxes(node, opset, inputs.opt(1), x.shape.length),
+      );
       const data = groups.map((g) => {
         const vals = g.map((i) => x.data[i]!);
         if (kind === 'l1') return vals.reduce((a, b) => a + (b < 0n ? -b : b), 0n);
@@ -92,5 +104,8 @@ export const reduceOps: Record<string, OpImpl> = {
   ReduceMax: reduce('max'),
   ReduceMin: reduce('min'),
   ReduceL1: reduce('l1'),
+  // Global pools keep the spatial axes as 1 (no keepdims attribute: the default 1 applies).
+  GlobalAveragePool: reduce('mean'),
+  GlobalMaxPool: reduce('max'),
   ReduceSumSquare: reduce('sumsq'),
 };
