@@ -125,7 +125,16 @@ function constrainOutputs(
     x.data.forEach((l, i) => {
       em.output(`${signal}[${i}]`, l, `output "${info.name}"`);
     });
-    outputs.push({ name: info.name, signal, shape: x.shape, size: n, publicOffset: 0 });
+    // integer / bool results (ArgMax, comparisons) are unscaled, as the executor's int64 tensors
+    const int = v.kind === 'sym' && (v as { int?: boolean }).int === true;
+    outputs.push({
+      name: info.name,
+      signal,
+      shape: x.shape,
+      size: n,
+      publicOffset: 0,
+      ...(int ? { int: true } : {}),
+    });
   }
   return outputs;
 }

@@ -231,6 +231,7 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
         if (name === 'q' || name === 'ln') continue; // quotients by ~2^-12 amplify quantization: executor tests cover Div
         if (name.startsWith('am')) {
           assert.deepEqual(out.raw, Array.from(r as ArrayLike<bigint>), name);
+          assert.deepEqual(Array.from(out.values), Array.from(r as ArrayLike<bigint>, Number), name);
           continue;
         }
         let worst = 0;

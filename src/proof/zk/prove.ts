@@ -86,7 +86,12 @@ export function decodeOutputs(
     const raw = publicSignals
       .slice(o.publicOffset, o.publicOffset + o.size)
       .map((x) => fieldToSigned(BigInt(x)));
-    outputs[o.name] = { shape: o.shape, raw, values: dequantize(raw, circuit.scale) };
+    // integer outputs (o.int) are unscaled
+    outputs[o.name] = {
+      shape: o.shape,
+      raw,
+      values: o.int ? Float32Array.from(raw, Number) : dequantize(raw, circuit.scale),
+    };
   }
   return outputs;
 }
