@@ -68,6 +68,7 @@ import { Emitter } from './gadgets.ts';
 import { lowerGraph } from './graph.ts';
 import { logicCircuitOps } from './logic.ts';
 import { nonlinearCircuitOps } from './nonlinear.ts';
+import { recurrentCircuitOps } from './recurrent.ts';
 import { shapeCircuitOps } from './shape-ops.ts';
 import type { CircuitOptions, CompiledCircuit } from './types.ts';
 
@@ -99,6 +100,7 @@ export const circuitOps: readonly string[] = [
   ...arithmeticCircuitOps,
   ...logicCircuitOps,
   ...nonlinearCircuitOps,
+  ...recurrentCircuitOps,
 ];
 
 /** Compile an ONNX model to a circom circuit. Throws INVALID_MODEL listing unsupported ops. */

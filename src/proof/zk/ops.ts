@@ -14,6 +14,7 @@ import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
 import { divSym, lowerNonlinear } from './nonlinear.ts';
+import { lowerRecurrent } from './recurrent.ts';
 import { rewire, rewireAll } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
@@ -234,6 +235,10 @@ export function lowerNode(
     case 'Sqrt':
     case 'Tanh':
       return lowerNonlinear(node, get, em, ctx);
+    case 'GRU':
+    case 'LSTM':
+    case 'RNN':
+      return lowerRecurrent(node, get, opt, em, ctx);
     default:
       throw nodeError(node, 'op is not supported in circuits');
   }

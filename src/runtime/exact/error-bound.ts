@@ -20,7 +20,8 @@
  * - Sigmoid, Tanh, Erf, Softplus: Lipschitz constant times e, plus the piecewise approximation's
  *   own maximum error (`activationMaxError`); Softmax: e / 2 + `softmaxMaxError`; Sqrt: sqrt(e) +
  *   2^-s;
- * - BatchNormalization y = a x + b: max|a| e + EPS (x + max|mean| + 3).
+ * - BatchNormalization y = a x + b: max|a| e + EPS (x + max|mean| + 3);
+ * - RNN, GRU, LSTM: step by step over the sequence (recurrent-error.ts).
  * Ops without a rule (comparisons, Where, LayerNormalization...) make the bound unknown for
  * everything downstream: `unknownOps` lists them.
  */
@@ -31,6 +32,7 @@ import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
 import { softmaxMaxError, softmaxPlan } from './ops/nonlinear.ts';
 import { activationMaxError } from './piecewise.ts';
+import { recurrentErrorEstimate } from './recurrent-error.ts';
 import type { XTensor } from './types.ts';
 
 export type ErrorBound = {
@@ -235,6 +237,10 @@ function nodeEstimate(n: NodeProto, ins: Est[], ctx: NodeContext): Est | undefin
       const shift = Math.max(...as.map((v, c) => Math.abs(bi[c]! - me[c]! * v)));
       return { e: aMax * a.e + EPS * (a.x + maxAbs(me) + 3), x: aMax * a.x + shift };
     }
+    case 'RNN':
+    case 'GRU':
+    case 'LSTM':
+      return recurrentErrorEstimate(n, ins, values, scale);
     default:
       return undefined;
   }

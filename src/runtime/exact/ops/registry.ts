@@ -10,6 +10,7 @@ import { mathOps } from './math.ts';
 import { nonlinearOps } from './nonlinear.ts';
 import type { OpImpl } from './op.ts';
 import { poolOps } from './pool.ts';
+import { recurrentOps } from './recurrent.ts';
 import { reduceOps } from './reduce.ts';
 import { shapeOps } from './shape.ts';
 import { shapeOfOps } from './shape-of.ts';
@@ -29,5 +30,6 @@ export const registry: ReadonlyMap<string, OpImpl> = new Map(
     ...nonlinearOps,
     ...reduceOps,
     ...logicOps,
+    ...recurrentOps,
   }),
 );
