@@ -107,7 +107,7 @@ const cases: OpCase[] = [
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));
 
-describe('zk comparison and logic ops equal the exact executor', { timeout: 120_000 }, () => {
+describe('zk comparison and logic ops equal the exact executor', { timeout: 600_000 }, () => {
   after(async () => {
     await releaseZk();
     rmSync(work, { recursive: true, force: true });

@@ -139,7 +139,7 @@ const cases: OpCase[] = [
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-shape-'));
 
-describe('zk rewiring ops equal the exact executor', { timeout: 120_000 }, () => {
+describe('zk rewiring ops equal the exact executor', { timeout: 600_000 }, () => {
   after(async () => {
     await releaseZk();
     rmSync(work, { recursive: true, force: true });
