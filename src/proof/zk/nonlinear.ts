@@ -39,7 +39,12 @@ import {
   SOFTMAX_GUARD,
   softmaxPlan,
 } from '../../runtime/exact/ops/nonlinear.ts';
-import { type PiecewiseKind, type PiecewiseTable, piecewiseTable } from '../../runtime/exact/piecewise.ts';
+import {
+  type PiecewiseKind,
+  type PiecewiseTable,
+  piecewiseEval,
+  piecewiseTable,
+} from '../../runtime/exact/piecewise.ts';
 import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
 import { signedBits } from './bounds.ts';
 import { product } from './elementwise.ts';
@@ -209,6 +214,8 @@ export function piecewise(
   out = em.s,
   inScale = em.s,
 ): Lin {
+  // a constant argument (e.g. a constant row of Softmax): the executor's value itself
+  if (x.terms.size === 0) return linConst(piecewiseEval(piecewiseTable(kind, inScale, out), x.c));
   const { name, yBound, table, yb } = pwTemplate(em, kind, out, inScale);
   const mode = modeOf[kind];
   // |x| < 2^aBits for any witness (capped: wider honest values have no proof, as everywhere).
