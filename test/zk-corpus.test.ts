@@ -39,6 +39,9 @@ const proven = [
   '1l_downsample',
   'linear_regression',
   'sklearn_mlp',
+  'rnn',
+  'gru',
+  'lstm',
 ];
 
 /** onnxruntime's own float32 rounding, on top of the executor's reported bound. */

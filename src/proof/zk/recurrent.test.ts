@@ -195,8 +195,8 @@ describe('RNN, GRU, LSTM: executor vs onnxruntime, circuit witness equals the ex
     });
   });
 
-  // gru: by the Groth16 test below.
-  for (const name of ['rnn', 'lstm'])
+  // rnn: by the Groth16 test below.
+  for (const name of ['gru', 'lstm'])
     it(`ezkl corpus ${name}: near onnxruntime, circuit witness equals the executor`, async (t) => {
       const c = loadEzklCase(name);
       const [err, bound] = await nearOrt(c);
@@ -206,12 +206,12 @@ describe('RNN, GRU, LSTM: executor vs onnxruntime, circuit witness equals the ex
       );
     });
 
-  it('proves and verifies the ezkl gru with Groth16, outputs equal to the executor', async (t) => {
-    const c = loadEzklCase('gru');
+  it('proves and verifies the ezkl rnn with Groth16, outputs equal to the executor', async (t) => {
+    const c = loadEzklCase('rnn');
     const [err, bound] = await nearOrt(c);
     const r = await runZkCase(c, { workRoot: work, ptauDir, plainRuns: 1 });
     t.diagnostic(
-      `gru: ${r.artifacts.constraints} constraints, prove ${r.proof.proveMs.toFixed(0)} ms, max |err| ${err.toExponential(2)} (bound ${bound.toExponential(2)})`,
+      `rnn: ${r.artifacts.constraints} constraints, prove ${r.proof.proveMs.toFixed(0)} ms, max |err| ${err.toExponential(2)} (bound ${bound.toExponential(2)})`,
     );
     assert.equal(r.verified, true);
     assert.deepEqual(r.exactMismatches, []);
