@@ -1,6 +1,7 @@
 /**
  * ONNX -> circom: a Groth16 circuit whose outputs are EXACTLY the outputs of Plumb's fixed-point
- * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, Add/Sub, Mul, Div,
+ * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, ConvTranspose (conv-transpose.ts),
+ * Add/Sub, Mul, Div, GlobalAveragePool / GlobalMaxPool,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus, Gelu,
  * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Div by a non-constant (nonlinear.ts);
  * Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
@@ -83,6 +84,7 @@ export const circuitOps: readonly string[] = [
   'Constant',
   'ConstantOfShape',
   'Conv',
+  'ConvTranspose',
   'Div',
   'Flatten',
   'Gemm',

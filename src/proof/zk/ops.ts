@@ -9,6 +9,7 @@ import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { flattenShape, reshapeShape } from '../../runtime/exact/ops/shape.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
 import { gemmGeneral, gemmIsGeneral, lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
+import { convTranspose } from './conv-transpose.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
@@ -149,6 +150,8 @@ export function lowerNode(
     }
     case 'Conv':
       return conv(node, get(0), get(1), opt(2), em, s);
+    case 'ConvTranspose':
+      return convTranspose(node, get(0), get(1), opt(2), em, s);
     case 'LeakyRelu':
       return leakyRelu(node, get(0), em, ctx);
     case 'Mul': {

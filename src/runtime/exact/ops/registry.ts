@@ -1,6 +1,7 @@
 /** The op registry: ONNX op type (default domain) -> implementation. Adding an op is adding an entry. */
 import { batchNormOps } from './batchnorm.ts';
 import { castOps } from './cast.ts';
+import { convTransposeOps } from './conv-transpose.ts';
 import { elementwiseOps } from './elementwise.ts';
 import { indexingOps } from './indexing.ts';
 import { layoutOps } from './layout.ts';
@@ -19,6 +20,7 @@ export const registry: ReadonlyMap<string, OpImpl> = new Map(
   Object.entries({
     ...elementwiseOps,
     ...linearOps,
+    ...convTransposeOps,
     ...poolOps,
     ...batchNormOps,
     ...shapeOps,
