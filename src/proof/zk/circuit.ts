@@ -10,7 +10,9 @@
  * LessOrEqual, GreaterOrEqual, Equal, Not, And, Or, Xor, Where, Cast, integer MatMul, Gather by
  * computed indices (logic.ts); and rewiring ops: Identity, Flatten, Reshape, Concat, Dropout,
  * Expand, Gather, Pad, Resize / Upsample (nearest), Slice, Split, Squeeze, Tile, Transpose,
- * Unsqueeze (shape-ops.ts). Nodes whose inputs are all constants are folded at compile time
+ * Unsqueeze (shape-ops.ts); RNN, GRU, LSTM (recurrent.ts: the executor's step function on affine
+ * expressions, one Rescale per gate element, products of two signals by the product gadget).
+ * Nodes whose inputs are all constants are folded at compile time
  * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).
  *
  * Encoding

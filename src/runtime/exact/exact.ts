@@ -31,6 +31,9 @@
  *   And, Or, Xor, Where with bool results as unscaled 0/1 (ops/logic.ts); Cast (float <-> double
  *   is the identity, to integers truncates; ops/cast.ts); Expand, Tile, Resize / Upsample in
  *   nearest mode with onnxruntime's float32 coordinates (ops/layout.ts); Pad in every mode.
+ * - RNN, GRU, LSTM (ops/recurrent.ts): each gate's X W^T + H R^T (+ P C) accumulates at 2^2s and is
+ *   rounded once, then Wb + Rb (as Gemm); piecewise Sigmoid / Tanh; sums of products of two values
+ *   (f C + i c~, z (H - h~), ...) rounded once; error rule in recurrent-error.ts.
  * - Outputs: scaled tensors are dequantized to float32 (X / 2^s) for display; `raw` holds the
  *   canonical integers. With `trace`, every node's outputs are hashed: sha256 over, per output,
  *   int64 LE rank, int64 LE dims, then every value as int64 LE (two's complement).
