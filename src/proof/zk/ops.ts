@@ -192,6 +192,10 @@ export function lowerNode(
     case 'Split':
       return rewireAll(node, opt, ctx);
     case 'Concat':
+    case 'DepthToSpace':
+    case 'GatherElements':
+    case 'SpaceToDepth':
+    case 'Trilu':
     case 'Expand':
     case 'Gather':
     case 'Pad':

@@ -128,6 +128,18 @@ const cases: OpCase[] = [
     tol: MOVED,
   },
   {
+    name: 'DepthToSpace (CRD) -> SpaceToDepth -> GatherElements -> Trilu',
+    shapes: [[1, 4, 2, 2]],
+    nodes: [
+      node('DepthToSpace', ['x'], { blocksize: { int: 2 }, mode: { string: 'CRD' } }, ['d']),
+      node('SpaceToDepth', ['d'], { blocksize: { int: 2 } }, ['s']),
+      node('GatherElements', ['s', 'ix'], { axis: { int: 1 } }, ['g']),
+      node('Trilu', ['g', 'k']),
+    ],
+    initializers: { ix: i64([1, 2, 2, 2], [3, 0, -1, 2, 1, 1, 0, 3]), k: i64([], [1]) },
+    tol: MOVED,
+  },
+  {
     name: 'Upsample nearest (opset 9)',
     shapes: [[1, 2, 2, 2]],
     opset: 9,

@@ -1,7 +1,7 @@
 /**
- * Pure rewiring ops in circuits: Concat, Dropout (inference), Expand, Gather, Pad, Resize /
- * Upsample (nearest), Slice, Split, Squeeze, Tile, Transpose, Unsqueeze (Cast between float types: see
- * logic.ts). No constraint: output elements are input elements (or constants the op writes,
+ * Pure rewiring ops in circuits: Concat, DepthToSpace, Dropout (inference), Expand, Gather,
+ * GatherElements, Pad, Resize / Upsample (nearest), Slice, SpaceToDepth, Split, Squeeze, Tile,
+ * Transpose, Trilu, Unsqueeze (Cast between float types: see logic.ts). No constraint: output elements are input elements (or constants the op writes,
  * e.g. Pad's value).
  *
  * One definition with the exact executor: the executor's OWN kernel runs on index tensors (the
@@ -23,16 +23,20 @@ import type { LowerContext } from './nn.ts';
 /** Ops lowered by rewiring, and which of their inputs carry data (the rest must be constants). */
 const DATA_INPUTS: Record<string, 'first' | 'all'> = {
   Concat: 'all',
+  DepthToSpace: 'first',
   Dropout: 'first',
   Expand: 'first',
   Gather: 'first',
+  GatherElements: 'first',
   Pad: 'first',
   Resize: 'first',
   Slice: 'first',
+  SpaceToDepth: 'first',
   Split: 'first',
   Squeeze: 'first',
   Tile: 'first',
   Transpose: 'first',
+  Trilu: 'first',
   Unsqueeze: 'first',
   Upsample: 'first',
 };

@@ -327,6 +327,27 @@ const cases: Case[] = [
     ],
     tol: 2 * EPS,
   },
+  ...(['DCR', 'CRD'] as const).map((mode) => ({
+    name: `DepthToSpace ${mode} -> SpaceToDepth`,
+    x: [1, 8, 2, 3],
+    nodes: [
+      node('DepthToSpace', ['x'], { blocksize: { int: 2 }, mode: { string: mode } }, ['d']),
+      node('SpaceToDepth', ['d'], { blocksize: { int: 2 } }),
+    ],
+    tol: moved,
+  })),
+  {
+    name: 'GatherElements (negative indices), Trilu lower k = -1, Trilu upper',
+    x: [3, 4],
+    nodes: [
+      node('GatherElements', ['x', 'ix'], { axis: { int: 1 } }, ['g']),
+      node('Trilu', ['x', 'k'], { upper: { int: 0 } }, ['lo']),
+      node('Trilu', ['x'], undefined, ['up']),
+      node('Concat', ['g', 'lo', 'up'], { axis: { int: 0 } }),
+    ],
+    initializers: { ix: i64([3, 4], [0, -1, 2, 3, 1, 1, -4, 0, 3, 2, 1, 0]), k: i64([], [-1]) },
+    tol: moved,
+  },
   {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],

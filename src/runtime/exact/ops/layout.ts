@@ -1,6 +1,7 @@
 /**
  * Ops that copy elements to a new layout without computing on them: Expand, Tile, Split, Resize /
- * Upsample in nearest mode, and Dropout (inference: the identity). Each is an output-element -> input-element map (`gatherByIndex`),
+ * Upsample in nearest mode, DepthToSpace / SpaceToDepth, GatherElements, Trilu, and Dropout
+ * (inference: the identity). Each is an output-element -> input-element map (`gatherByIndex`),
  * so the circuit compiler can reuse it unchanged (src/proof/zk/shape-ops.ts).
  */
 import { tensorFromProto } from '../../../core/onnx/tensor-proto.ts';
@@ -221,7 +222,82 @@ const split: OpImpl =
     });
   };
 
+/** DepthToSpace (DCR / CRD) and SpaceToDepth on NCHW. */
+function depthSpace(node: NodeProto, x: XTensor, toSpace: boolean): XTensor {
+  if (x.shape.length !== 4) throw nodeError(node, 'the input must be 4-D (NCHW)');
+  const b = attrInt(node, 'blocksize', 0);
+  if (b <= 0) throw nodeError(node, 'blocksize is required');
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const st = strides(x.shape);
+  if (toSpace) {
+    if (C % (b * b) !== 0) throw nodeError(node, `${C} channels are not a multiple of blocksize^2`);
+    const crd = attrString(node, 'mode', 'DCR') === 'CRD';
+    const Cb = C / (b * b);
+    return gatherByIndex(x, [N, Cb, H * b, W * b], ([n, c, y, z]) => {
+      const [h, i, w, j] = [Math.floor(y! / b), y! % b, Math.floor(z! / b), z! % b];
+      const ci = crd ? c! * b * b + i * b + j : (i * b + j) * Cb + c!;
+      return n! * st[0]! + ci * st[1]! + h * st[2]! + w;
+    });
+  }
+  if (H % b !== 0 || W % b !== 0) throw nodeError(node, 'height and width must be multiples of blocksize');
+  return gatherByIndex(x, [N, C * b * b, H / b, W / b], ([n, co, h, w]) => {
+    const [blk, c] = [Math.floor(co! / C), co! % C];
+    const [i, j] = [Math.floor(blk / b), blk % b];
+    return n! * st[0]! + c * st[1]! + (h! * b + i) * st[2]! + (w! * b + j);
+  });
+}
+
+function gatherElements(node: NodeProto, x: XTensor, ind: XTensor): XTensor {
+  const rank = x.shape.length;
+  if (ind.shape.length !== rank) throw nodeError(node, 'indices must have the rank of the data');
+  const axis = normAxis(attrInt(node, 'axis', 0), rank, node);
+  const idx = intValues(ind, node, 'indices');
+  const st = strides(x.shape);
+  const ist = strides(ind.shape);
+  const dim = x.shape[axis]!;
+  return gatherByIndex(x, [...ind.shape], (c) => {
+    let k = 0;
+    for (let d = 0; d < rank; d++) k += c[d]! * ist[d]!;
+    const v = idx[k]!;
+    const j = v < 0 ? v + dim : v;
+    if (j < 0 || j >= dim) throw nodeError(node, `index ${v} is out of range for dimension ${dim}`);
+    let src = 0;
+    for (let d = 0; d < rank; d++) src += (d === axis ? j : c[d]!) * st[d]!;
+    return src;
+  });
+}
+
+/** Trilu: elements with column - row >= k (upper) or <= k (lower) kept, the rest 0. */
+function trilu(node: NodeProto, x: XTensor, k: number): XTensor {
+  const rank = x.shape.length;
+  if (rank < 2) throw nodeError(node, 'the input must be at least 2-D');
+  const upper = attrInt(node, 'upper', 1) === 1;
+  return gatherByIndex(x, [...x.shape], (c) => {
+    const i = c[rank - 2]!;
+    const j = c[rank - 1]!;
+    if (upper ? j - i < k : j - i > k) return -1;
+    let src = 0;
+    for (let d = 0; d < rank; d++) src = src * x.shape[d]! + c[d]!;
+    return src;
+  });
+}
+
 export const layoutOps: Record<string, OpImpl> = {
+  DepthToSpace:
+    ({ node }) =>
+    (inputs) => [depthSpace(node, inputs.get(0), true)],
+  SpaceToDepth:
+    ({ node }) =>
+    (inputs) => [depthSpace(node, inputs.get(0), false)],
+  GatherElements:
+    ({ node }) =>
+    (inputs) => [gatherElements(node, inputs.get(0), inputs.get(1))],
+  Trilu:
+    ({ node }) =>
+    (inputs) => {
+      const k = inputs.opt(1);
+      return [trilu(node, inputs.get(0), k ? intValues(k, node, 'k')[0]! : 0)];
+    },
   Split: split,
   // Inference: the identity (a requested mask output is all true).
   Dropout:
