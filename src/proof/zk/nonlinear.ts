@@ -25,6 +25,9 @@
  * - LayerNormalization (Y only): the executor's steps: mean by DivConst, sum of squares by
  *   products, variance by DivConst, std by the Sqrt gadget, each d / std by DivSignal, then the
  *   Scale product and B as a Rescale.
+ * - Elu / Selu / Celu: the sign bit of x selects x or the rounded alpha (exp(u) - 1) (one
+ *   constraint), exp by the piecewise template, Celu's u = divRound(x 2^s, alpha) by DivConst.
+ * - Softsign: |x| by the sign bit (one product), DivSignal by 2^s + |x|. Reciprocal: Div of 1.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
@@ -32,6 +35,7 @@ import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { isqrt } from '../../runtime/exact/fixed.ts';
 import {
+  eluPlan,
   geluPlan,
   LAYERNORM_GUARD,
   layerNormPlan,
@@ -57,6 +61,11 @@ import type { LowerContext } from './nn.ts';
 /** Op types this module lowers. */
 export const nonlinearCircuitOps: readonly string[] = [
   'ArgMax',
+  'Celu',
+  'Elu',
+  'Reciprocal',
+  'Selu',
+  'Softsign',
   'Erf',
   'Gelu',
   'LayerNormalization',
@@ -571,6 +580,56 @@ function layerNorm(node: NodeProto, get: (i: number) => Val, em: Emitter, ctx: L
   return { kind: 'sym', shape: x.shape, data };
 }
 
+/** sel ? a : b as a new signal, sel a boolean signal: b + (a - b) sel (one constraint). */
+function select(em: Emitter, sel: string, a: Lin, b: Lin, what: string): Lin {
+  const name = em.fresh('nsel');
+  em.lines.push(`    signal ${name};`);
+  em.lines.push(
+    `    ${name} <== (${em.render(linCombine(a, 1n, b, -1n), what)}) * ${sel} + ${em.render(b, what)};`,
+  );
+  em.constraints += 1;
+  const ba = em.bound(a);
+  const bb = em.bound(b);
+  const bound = ba > bb ? ba : bb;
+  em.registerBound(name, bound);
+  const out = linSignal(name);
+  out.bound = bound;
+  out.checked = true;
+  return out;
+}
+
+function elu(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
+  const plan = eluPlan(node, ctx.scale);
+  const one = 1n << ctx.s;
+  return elementwise(node, xv, ctx, (x, what) => {
+    const sign = em.sign(x, what);
+    // divRound(x 2^s, alpha) = floor((2 x 2^s + alpha) / (2 alpha)), alpha > 0 for Celu
+    const u =
+      plan.kind === 'Celu'
+        ? em.divFloor(linCombine(x, 2n << ctx.s, linConst(plan.alpha), 1n), 2n * plan.alpha, what)
+        : x;
+    const e = piecewise(em, 'exp', u, what);
+    const neg = em.rescale(linCombine(e, plan.alpha, linConst(one), -plan.alpha), 0n, what);
+    const y = select(em, sign, x, neg, what);
+    return plan.kind === 'Selu' ? em.rescale(linCombine(y, plan.gamma, linConst(0n), 0n), 0n, what) : y;
+  });
+}
+
+function softsign(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
+  return elementwise(node, xv, ctx, (x, what) => {
+    const sign = linCombine(linSignal(em.sign(x, what)), 2n, linConst(-1n), 1n);
+    sign.bound = 1n;
+    const d = linCombine(product(em, sign, x, what), 1n, linConst(1n << ctx.s), 1n);
+    return divSignal(
+      em,
+      linCombine(x, 2n << ctx.s, d, 1n),
+      linCombine(d, 2n, linConst(0n), 0n),
+      em.s + 3,
+      what,
+    );
+  });
+}
+
 /** Lower one nonlinear node with a non-constant input. */
 export function lowerNonlinear(
   node: NodeProto,
@@ -599,6 +658,20 @@ export function lowerNonlinear(
       return gelu(node, get(0), em, ctx);
     case 'LayerNormalization':
       return layerNorm(node, get, em, ctx);
+    case 'Elu':
+    case 'Selu':
+    case 'Celu':
+      return elu(node, get(0), em, ctx);
+    case 'Softsign':
+      return softsign(node, get(0), em, ctx);
+    case 'Reciprocal':
+      return divSym(
+        node,
+        { kind: 'const', t: { shape: [], data: [1n << ctx.s], int: false } },
+        get(0),
+        em,
+        ctx,
+      );
     case 'ArgMax':
       return argMax(node, get(0), em, ctx);
     default:

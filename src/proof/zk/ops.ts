@@ -232,13 +232,18 @@ export function lowerNode(
     case 'ThresholdedRelu':
       return lowerArithmetic(node, get, opt, em, ctx);
     case 'ArgMax':
+    case 'Celu':
+    case 'Elu':
     case 'Erf':
     case 'Gelu':
     case 'LayerNormalization':
     case 'LogSoftmax':
     case 'Sigmoid':
     case 'Softmax':
+    case 'Reciprocal':
+    case 'Selu':
     case 'Softplus':
+    case 'Softsign':
     case 'Sqrt':
     case 'Tanh':
       return lowerNonlinear(node, get, em, ctx);

@@ -8,6 +8,7 @@ import { decodeModel } from '../../core/onnx/model.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
 import {
+  expUnitMaxError,
   geluFixed,
   geluMaxError,
   geluPlan,
@@ -457,6 +458,52 @@ describe('LayerNormalization against onnxruntime', () => {
         `LayerNormalization ${c.label}: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)}, min std ${minStd.toFixed(3)})`,
       );
       assert.ok(err <= bound, `${c.label}: ${err} > ${bound}`);
+    }
+  });
+});
+
+describe('Elu, Selu, Celu, Softsign, Reciprocal against onnxruntime', () => {
+  it('each element within its reported bound', async (t) => {
+    const nodes: NodeSpec[] = [
+      { op: 'Elu', inputs: ['x'], outputs: ['elu'], attrs: { alpha: { float: 0.7 } } },
+      { op: 'Selu', inputs: ['x'], outputs: ['selu'] },
+      { op: 'Celu', inputs: ['x'], outputs: ['celu'], attrs: { alpha: { float: 1.5 } } },
+      { op: 'Softsign', inputs: ['x'], outputs: ['ss'] },
+      { op: 'Reciprocal', inputs: ['x'], outputs: ['rc'] },
+    ];
+    const data = Float32Array.from(spread(64, 13, 20).map((v) => (v === 0 ? 0.3 : v)));
+    const n = data.length;
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [n] }],
+      outputs: nodes.map((o) => ({ name: o.outputs[0]!, dtype: 'float32' as const, shape: null })),
+      nodes,
+      opset: 13,
+    });
+    const inputs: TensorMap = { x: { dtype: 'float32', shape: [n], data } };
+    const got = compileExact(bytes).run(inputs).outputs;
+    const ref = await ortRun(bytes, inputs);
+    const selu = { alpha: 1.67326319217681884765625, gamma: 1.05070102214813232421875 };
+    const bound: Record<string, (x: number) => number> = {
+      elu: () => EPS + expUnitMaxError(S, 0.7),
+      // gamma's quantization scales with |elu(x)|
+      selu: (x) => selu.gamma * (selu.alpha * EPS + expUnitMaxError(S, selu.alpha)) + EPS * (2 + Math.abs(x)),
+      celu: () => EPS + expUnitMaxError(S, 1.5, true),
+      ss: () => 2 * EPS,
+      // 1/x moves by EPS / x^2 under input quantization
+      rc: (x) => EPS + (1.01 * EPS) / (x * x),
+    };
+    for (const o of nodes) {
+      const name = o.outputs[0]!;
+      const a = got[name]!.data as Float32Array;
+      const b = ref[name]!;
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const e = Math.abs(a[i]! - b[i]!);
+        const bd = bound[name]!(data[i]!) + FLOAT_SLACK * Math.max(1, Math.abs(b[i]!));
+        worst = Math.max(worst, e / bd);
+        assert.ok(e <= bd, `${o.op} at ${data[i]}: ${e} > ${bd}`);
+      }
+      t.diagnostic(`${o.op}: worst error / bound ${worst.toFixed(3)}`);
     }
   });
 });

@@ -16,6 +16,10 @@
  * - LayerNormalization (Y only) over the axes from `axis`: mean = divRound(sum, n), d = X - mean,
  *   var = divRound(sum d^2, n) at 2^2s (one rounding), std = isqrt((var + eps) 2^16) at 2^(s+8)
  *   (eps at 2^2s), y = divRound(d 2^(s+8), std), Y = rshiftRound(y Scale, s) + B.
+ * - Elu, Selu, Celu: E = exp(X) for X < 0 by the piecewise exp at 2^s; Elu = X >= 0 ? X :
+ *   rshiftRound(alpha (E - 2^s), s); Selu = rshiftRound(gamma Elu_alpha, s); Celu = X >= 0 ? X :
+ *   rshiftRound(alpha (exp(u) - 2^s), s) with u = divRound(X 2^s, alpha) (`expUnitMaxError`).
+ * - Softsign: divRound(X 2^s, 2^s + |X|); Reciprocal: divRound(2^2s, X) (Div's rule).
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
@@ -336,7 +340,74 @@ const sqrt: OpImpl =
     ];
   };
 
+export type EluKind = 'Elu' | 'Selu' | 'Celu';
+
+export type EluPlan = { kind: EluKind; alpha: bigint; gamma: bigint; exp: PiecewiseTable };
+
+/** Elu / Selu / Celu constants at 2^s (ONNX defaults: Elu alpha 1, Selu's alpha and gamma, Celu alpha 1). */
+export function eluPlan(node: NodeProto, scale: number): EluPlan {
+  const kind = node.opType as EluKind;
+  const q = (v: number) => quantizeRational(f32ToRational(v), scale);
+  const alpha = q(attrFloat(node, 'alpha', kind === 'Selu' ? 1.67326319217681884765625 : 1));
+  const gamma = q(attrFloat(node, 'gamma', 1.05070102214813232421875));
+  if (kind === 'Celu' && alpha <= 0n) throw nodeError(node, 'alpha must be positive');
+  return { kind, alpha, gamma, exp: piecewiseTable('exp', scale) };
+}
+
+/** Elu / Selu / Celu of X at 2^s (see the header). */
+export function eluFixed(x: bigint, plan: EluPlan, s: bigint): bigint {
+  let y = x;
+  if (x < 0n) {
+    const u = plan.kind === 'Celu' ? divRound(x << s, plan.alpha) : x;
+    y = rshiftRound(plan.alpha * (piecewiseEval(plan.exp, u) - (1n << s)), s);
+  }
+  return plan.kind === 'Selu' ? rshiftRound(plan.gamma * y, s) : y;
+}
+
+/**
+ * Stated maximum error of alpha (exp(x) - 1) for x < 0 at scale s (Elu's negative side; Celu
+ * with its argument's rounding, exp' <= 1): |alpha| times the exponential's error (plus, for Celu,
+ * 2^-(s+1) from u), alpha's quantization 2^-(s+1) (|exp - 1| <= 1), the product's rounding.
+ */
+export function expUnitMaxError(s: number, alpha: number, celu = false): number {
+  const e = 2 ** -(s + 1);
+  return Math.abs(alpha) * (piecewiseMaxError('exp', s) + (celu ? e : 0)) + 2 * e;
+}
+
+const elu: OpImpl = ({ node, scale, s }) => {
+  const plan = eluPlan(node, scale);
+  return (inputs) => {
+    const x = asFixed(inputs.get(0), s);
+    return [{ shape: x.shape, data: x.data.map((v) => eluFixed(v, plan, s)), int: false }];
+  };
+};
+
+const softsign: OpImpl =
+  ({ s }) =>
+  (inputs) => {
+    const x = asFixed(inputs.get(0), s);
+    return [
+      {
+        shape: x.shape,
+        data: x.data.map((v) => divRound(v << s, (1n << s) + (v < 0n ? -v : v))),
+        int: false,
+      },
+    ];
+  };
+
+const reciprocal: OpImpl =
+  ({ s }) =>
+  (inputs) => {
+    const x = asFixed(inputs.get(0), s);
+    return [{ shape: x.shape, data: x.data.map((v) => divRound(1n << (2n * s), v)), int: false }];
+  };
+
 export const nonlinearOps: Record<string, OpImpl> = {
+  Elu: elu,
+  Selu: elu,
+  Celu: elu,
+  Softsign: softsign,
+  Reciprocal: reciprocal,
   Sigmoid: piecewise('sigmoid'),
   Tanh: piecewise('tanh'),
   Erf: piecewise('erf'),
