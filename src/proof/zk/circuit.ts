@@ -3,7 +3,8 @@
  * executor (src/runtime/exact), for graphs of Gemm, MatMul, Conv, ConvTranspose (conv-transpose.ts),
  * Add/Sub, Mul, Div, GlobalAveragePool / GlobalMaxPool,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus, Gelu,
- * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Div by a non-constant (nonlinear.ts);
+ * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Elu, Selu, Celu, Softsign, Reciprocal,
+ * Div by a non-constant (nonlinear.ts);
  * Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
  * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare,
  * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,

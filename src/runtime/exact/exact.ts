@@ -22,7 +22,8 @@
  *   2^(s+8), divRound by the row sum (`softmaxMaxError`); LogSoftmax: ln of the sum from its bit
  *   length and a piecewise ln(1 + f) (`logSoftmaxMaxError`); Gelu: erf / tanh at 2^(s+4)
  *   (`geluMaxError`); LayerNormalization: std by isqrt at 2^(s+8), one divRound per element
- *   (`layerNormMaxError`). Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
+ *   (`layerNormMaxError`); Elu, Selu, Celu: piecewise exp (`expUnitMaxError`); Softsign, Reciprocal:
+ *   divRound. Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
  * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
