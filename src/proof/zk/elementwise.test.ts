@@ -178,6 +178,20 @@ const cases: OpCase[] = [
     ],
     tol: 18 * EPS + EPS,
   },
+  {
+    // Sums of up to 3 values: 3 EPS; products of 3 values |x| <= 1.5: 3 * 2.25 EPS + 2 roundings.
+    name: 'CumSum (exclusive, reverse; axis 0), ReduceProd',
+    shapes: [[2, 3]],
+    span: 1.5,
+    nodes: [
+      node('CumSum', ['x', 'ax'], { exclusive: { int: 1 }, reverse: { int: 1 } }, ['a']),
+      node('CumSum', ['x', 'ax0'], undefined, ['b']),
+      node('ReduceProd', ['x'], { axes: { ints: [1] } }, ['c']),
+      node('Concat', ['a', 'b', 'c'], { axis: { int: 1 } }),
+    ],
+    initializers: { ax: i64([], [1]), ax0: i64([1], [0]) },
+    tol: 3 * 2.25 * EPS + 2 * 1.5 * EPS + 2 * EPS,
+  },
 ];
 
 /** Corpus models these ops make provable. */

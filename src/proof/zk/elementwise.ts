@@ -16,7 +16,8 @@
  * - ReduceSum (linear), ReduceMean (divRound(sum, count) by DivConst, as AveragePool),
  *   ReduceMax / ReduceMin (pairwise max / min), ReduceL1 (sum of Abs), ReduceSumSquare (products
  *   summed, one rounding), over constant axes (the executor's `reducePlan`); GlobalAveragePool /
- *   GlobalMaxPool as ReduceMean / ReduceMax over the spatial axes.
+ *   GlobalMaxPool as ReduceMean / ReduceMax over the spatial axes; ReduceProd: rounded products
+ *   left to right. CumSum: linear (exclusive / reverse).
  * - Sum (linear), Mean (DivConst); Floor / Ceil: floor(X / 2^s) by DivConst, scaled back; Sign:
  *   two sign bits; ThresholdedRelu: [x > alpha] by a sign bit, times x.
  * - Gemm in general (non-constant A and B, or C, alpha / beta != 1): products, then Rescale, or
@@ -30,7 +31,7 @@ import { f32ToRational, quantizeRational, rshiftRound } from '../../runtime/exac
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { hardSigmoidParams, powExponent } from '../../runtime/exact/ops/math.ts';
 import { reduceAxes, reducePlan } from '../../runtime/exact/ops/reduce.ts';
-import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
+import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
 import type { XTensor } from '../../runtime/exact/types.ts';
 import { FIELD_PRIME } from './field.ts';
 import type { Emitter } from './gadgets.ts';
@@ -42,6 +43,7 @@ export const arithmeticCircuitOps: readonly string[] = [
   'Abs',
   'Ceil',
   'Clip',
+  'CumSum',
   'Floor',
   'GlobalAveragePool',
   'GlobalMaxPool',
@@ -57,6 +59,7 @@ export const arithmeticCircuitOps: readonly string[] = [
   'ReduceMax',
   'ReduceMean',
   'ReduceMin',
+  'ReduceProd',
   'ReduceSum',
   'ReduceSumSquare',
   'Sign',
@@ -307,6 +310,10 @@ function reduce(node: NodeProto, x: Sym, axesV: Val | undefined, em: Emitter, ct
       const pick = op === 'ReduceMax' ? em.max.bind(em) : (a: Lin, b: Lin, w: string) => min(em, a, b, w);
       return vals.slice(1).reduce((a, b) => pick(a, b, what), vals[0]!);
     }
+    if (op === 'ReduceProd') {
+      if (vals.length === 0) return linConst(1n << ctx.s);
+      return vals.slice(1).reduce((a, b) => mulRound(em, a, b, what), vals[0]!);
+    }
     if (op === 'ReduceSumSquare') {
       const acc = vals.reduce((a, b) => linCombine(a, 1n, product(em, b, b, what), 1n), linConst(0n));
       return em.rescale(acc, 0n, what);
@@ -370,7 +377,32 @@ export function lowerArithmetic(
     case 'ReduceSumSquare':
     case 'GlobalAveragePool':
     case 'GlobalMaxPool':
+    case 'ReduceProd':
       return reduce(node, x(), opt(1), em, ctx);
+    case 'CumSum': {
+      const xs = x();
+      const axisT = constant(node, get(1), 'the axis');
+      if (!axisT) throw nodeError(node, 'the axis is required');
+      // The executor's own kernel on index tensors gives no sums; mirror its loop instead.
+      const axis = normAxis(Number(axisT.data[0] ?? 0n), xs.shape.length, node);
+      const exclusive = attrInt(node, 'exclusive', 0) === 1;
+      const reverse = attrInt(node, 'reverse', 0) === 1;
+      const dim = xs.shape[axis]!;
+      const inner = size(xs.shape.slice(axis + 1));
+      const outer = size(xs.shape.slice(0, axis));
+      const data = new Array<Lin>(xs.data.length);
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          let acc = linConst(0n);
+          for (let step = 0; step < dim; step++) {
+            const k = (o * dim + (reverse ? dim - 1 - step : step)) * inner + i;
+            const next = linCombine(acc, 1n, xs.data[k]!, 1n);
+            data[k] = exclusive ? acc : next;
+            acc = next;
+          }
+        }
+      return { kind: 'sym', shape: xs.shape, data };
+    }
     case 'Sum':
     case 'Mean': {
       const xs = node.input.map((_, i) => symOf(get(i), s));

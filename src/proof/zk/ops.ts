@@ -227,6 +227,8 @@ export function lowerNode(
     case 'ReduceSumSquare':
     case 'GlobalAveragePool':
     case 'GlobalMaxPool':
+    case 'CumSum':
+    case 'ReduceProd':
     case 'Sign':
     case 'Sum':
     case 'ThresholdedRelu':

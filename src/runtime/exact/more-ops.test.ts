@@ -349,6 +349,20 @@ const cases: Case[] = [
     tol: moved,
   },
   {
+    name: 'CumSum (exclusive, reverse), ReduceProd',
+    x: [2, 3],
+    span: 1.5,
+    nodes: [
+      node('CumSum', ['x', 'ax'], { exclusive: { int: 1 }, reverse: { int: 1 } }, ['a']),
+      node('CumSum', ['x', 'ax0'], undefined, ['b']),
+      node('ReduceProd', ['x'], { axes: { ints: [1] } }, ['c']),
+      node('Concat', ['a', 'b', 'c'], { axis: { int: 1 } }),
+    ],
+    initializers: { ax: i64([], [1]), ax0: i64([1], [0]) },
+    // Sums of up to 3 values: 3 EPS; products of 3 values |x| <= 1.5: 3 * 2.25 EPS + 2 roundings.
+    tol: 3 * 2.25 * EPS + 2 * 1.5 * EPS + 2 * EPS,
+  },
+  {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],
     nodes: [

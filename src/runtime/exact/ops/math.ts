@@ -1,12 +1,13 @@
 /**
  * Elementwise arithmetic beyond the basic four: Neg, Abs, Max, Min, Sum, Mean, Clip, PRelu,
- * HardSigmoid, HardSwish, ThresholdedRelu, Floor, Ceil, Sign and Pow with an integer exponent. Every product of two scaled values is rounded
+ * HardSigmoid, HardSwish, ThresholdedRelu, Floor, Ceil, Sign, CumSum and Pow with an integer
+ * exponent. Every product of two scaled values is rounded
  * once with `rshiftRound`, as Mul does.
  */
 import type { NodeProto } from '../../../core/onnx/types.ts';
-import { attrFloat, nodeError } from '../attributes.ts';
+import { attrFloat, attrInt, nodeError } from '../attributes.ts';
 import { divRound, f32ToRational, quantizeRational, rshiftRound } from '../fixed.ts';
-import { asFixed, binary } from '../tensor.ts';
+import { asFixed, binary, intValues, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
 
@@ -127,7 +128,37 @@ export function floorFixed(v: bigint, s: bigint): bigint {
   return (v >> s) << s;
 }
 
+/** CumSum along a constant axis (exclusive / reverse): exact sums. */
+function cumSum(node: NodeProto, x: XTensor, axisT: XTensor): XTensor {
+  const axis = normAxis(intValues(axisT, node, 'axis')[0] ?? 0, x.shape.length, node);
+  const exclusive = attrInt(node, 'exclusive', 0) === 1;
+  const reverse = attrInt(node, 'reverse', 0) === 1;
+  const dim = x.shape[axis]!;
+  const inner = size(x.shape.slice(axis + 1));
+  const outer = size(x.shape.slice(0, axis));
+  const data = new Array<bigint>(x.data.length);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      let acc = 0n;
+      for (let step = 0; step < dim; step++) {
+        const j = reverse ? dim - 1 - step : step;
+        const k = (o * dim + j) * inner + i;
+        if (exclusive) {
+          data[k] = acc;
+          acc += x.data[k]!;
+        } else {
+          acc += x.data[k]!;
+          data[k] = acc;
+        }
+      }
+    }
+  return { shape: x.shape, data, int: x.int };
+}
+
 export const mathOps: Record<string, OpImpl> = {
+  CumSum:
+    ({ node }) =>
+    (inputs) => [cumSum(node, inputs.get(0), inputs.get(1))],
   Sum: sumMean(false),
   Mean: sumMean(true),
   Floor:

@@ -1,7 +1,7 @@
 /**
  * Reductions over constant axes: ReduceSum (exact), ReduceMean (divRound(sum, count), the
  * AveragePool rule), ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare (squares at 2^2s, one
- * rounding), and GlobalAveragePool / GlobalMaxPool (mean / max over the spatial axes). `reducePlan` is shared with the circuit compiler.
+ * rounding), ReduceProd (left to right, each product rounded), and GlobalAveragePool / GlobalMaxPool (mean / max over the spatial axes). `reducePlan` is shared with the circuit compiler.
  */
 import type { NodeProto } from '../../../core/onnx/types.ts';
 import { attrInt, attrInts, nodeError } from '../attributes.ts';
@@ -67,7 +67,7 @@ export function reducePlan(
   return { shape: out, groups };
 }
 
-function reduce(kind: 'sum' | 'mean' | 'max' | 'min' | 'l1' | 'sumsq'): OpImpl {
+function reduce(kind: 'sum' | 'mean' | 'max' | 'min' | 'l1' | 'sumsq' | 'prod'): OpImpl {
   return ({ node, opset, s }) =>
     (inputs) => {
       const x = inputs.get(0);
@@ -78,6 +78,11 @@ function reduce(kind: 'sum' | 'mean' | 'max' | 'min' | 'l1' | 'sumsq'): OpImpl {
       );
       const data = groups.map((g) => {
         const vals = g.map((i) => x.data[i]!);
+        if (kind === 'prod') {
+          // Left to right, each product rounded (integers exact); empty: 1.
+          if (vals.length === 0) return x.int ? 1n : 1n << s;
+          return vals.slice(1).reduce((a, b) => (x.int ? a * b : rshiftRound(a * b, s)), vals[0]!);
+        }
         if (kind === 'l1') return vals.reduce((a, b) => a + (b < 0n ? -b : b), 0n);
         if (kind === 'sumsq') {
           // Squares accumulate at 2^2s and are rounded once, as a dot product.
@@ -104,6 +109,7 @@ export const reduceOps: Record<string, OpImpl> = {
   ReduceMax: reduce('max'),
   ReduceMin: reduce('min'),
   ReduceL1: reduce('l1'),
+  ReduceProd: reduce('prod'),
   // Global pools keep the spatial axes as 1 (no keepdims attribute: the default 1 applies).
   GlobalAveragePool: reduce('mean'),
   GlobalMaxPool: reduce('max'),
