@@ -160,7 +160,7 @@ const models: { name: string; recs: Rec[]; batch?: number }[] = [
     ],
   },
   {
-    name: 'constant sequence_lens shorter than the sequence, clip',
+    name: 'constant sequence_lens shorter than the sequence, clip, LSTM input_forget',
     batch: 2,
     recs: [
       { op: 'RNN', name: 'rnn_l', direction: 'bidirectional', bias: true, lens: [2, 3] },
@@ -172,7 +172,13 @@ const models: { name: string; recs: Rec[]; batch?: number }[] = [
         lens: [3, 1],
         attrs: { clip: { float: 0.75 } },
       },
-      { op: 'LSTM', name: 'lstm_l', bias: true, lens: [1, 2], attrs: { clip: { float: 1.25 } } },
+      {
+        op: 'LSTM',
+        name: 'lstm_l',
+        bias: true,
+        lens: [1, 2],
+        attrs: { clip: { float: 1.25 }, input_forget: { int: 1 } },
+      },
     ],
   },
 ];
@@ -193,6 +199,75 @@ describe('RNN, GRU, LSTM: executor vs onnxruntime, circuit witness equals the ex
         `${constraints} constraints, max |err| vs onnxruntime ${err.toExponential(2)} (bound ${bound.toExponential(2)})`,
       );
     });
+  });
+
+  it('layout 1 (onnxruntime has none): the layout-0 results transposed; circuit witness equals the executor', async () => {
+    const [B, D, SEQ] = [2, 2, 2];
+    const build = (layout: 0 | 1) => {
+      const xShape = layout === 0 ? [SEQ, B, IN] : [B, SEQ, IN];
+      const sShape = layout === 0 ? [D, B, HID] : [B, D, HID];
+      return buildModel({
+        inputs: [
+          { name: 'x', dtype: 'float32', shape: xShape },
+          { name: 'h0', dtype: 'float32', shape: sShape },
+          { name: 'c0', dtype: 'float32', shape: sShape },
+        ],
+        outputs: ['y', 'yh', 'yc'].map((name) => ({ name, dtype: 'float32' as const, shape: null })),
+        nodes: [
+          {
+            op: 'LSTM',
+            name: 'lstm',
+            inputs: ['x', 'W', 'R', 'B', '', 'h0', 'c0'],
+            outputs: ['y', 'yh', 'yc'],
+            attrs: {
+              hidden_size: { int: HID },
+              direction: { string: 'bidirectional' },
+              layout: { int: layout },
+            },
+          },
+        ],
+        initializers: {
+          W: f32([D, 4 * HID, IN], rand(71, D * 4 * HID * IN, 0.7)),
+          R: f32([D, 4 * HID, HID], rand(72, D * 4 * HID * HID, 0.7)),
+          B: f32([D, 8 * HID], rand(73, D * 8 * HID, 0.5)),
+        },
+        opset: 14,
+      });
+    };
+    // x [SEQ, B, IN] and the states [D, B, HID] at layout 0; the first two axes swapped at layout 1.
+    const swap = (v: number[], [a, b, c]: number[]) =>
+      Array.from({ length: a! * b! * c! }, (_, i) => {
+        const [q, r, k] = [Math.floor(i / (a! * c!)), Math.floor(i / c!) % a!, i % c!];
+        return v[(r * b! + q) * c! + k]!;
+      });
+    const x = rand(74, SEQ * B * IN, 2);
+    const h = rand(75, D * B * HID, 0.8);
+    const c = rand(76, D * B * HID, 0.8);
+    const in0 = { x: f32([SEQ, B, IN], x), h0: f32([D, B, HID], h), c0: f32([D, B, HID], c) };
+    const in1 = {
+      x: f32([B, SEQ, IN], swap(x, [SEQ, B, IN])),
+      h0: f32([B, D, HID], swap(h, [D, B, HID])),
+      c0: f32([B, D, HID], swap(c, [D, B, HID])),
+    };
+    const r0 = compileExact(build(0)).run(in0).raw;
+    const bytes1 = build(1);
+    const r1 = compileExact(bytes1).run(in1).raw;
+    const num = (v: bigint[]) => v.map(Number);
+    // y: [SEQ, D, B, HID] vs [B, SEQ, D, HID]
+    const y0 = num(r0.get('y')!);
+    const y1 = num(r1.get('y')!);
+    const yT = Array.from({ length: y0.length }, (_, i) => {
+      const [b, t, d, j] = [
+        Math.floor(i / (SEQ * D * HID)),
+        Math.floor(i / (D * HID)) % SEQ,
+        Math.floor(i / HID) % D,
+        i % HID,
+      ];
+      return y0[((t * D + d) * B + b) * HID + j]!;
+    });
+    assert.deepEqual(y1, yT);
+    for (const o of ['yh', 'yc']) assert.deepEqual(num(r1.get(o)!), swap(num(r0.get(o)!), [D, B, HID]));
+    await assertWitnessExact(bytes1, in1, join(work, 'layout1'));
   });
 
   // rnn: by the Groth16 test below.
@@ -220,8 +295,8 @@ describe('RNN, GRU, LSTM: executor vs onnxruntime, circuit witness equals the ex
   it('refuses unsupported uses, naming the node', () => {
     const relu = model([{ op: 'RNN', name: 'rnn_relu', attrs: { activations: { strings: ['Relu'] } } }], 9);
     assert.throws(() => compileExact(relu.bytes), /RNN node "rnn_relu".*Relu/);
-    const forget = model([{ op: 'LSTM', name: 'lstm_if', attrs: { input_forget: { int: 1 } } }], 9);
-    assert.throws(() => compileExact(forget.bytes), /LSTM node "lstm_if".*input_forget/);
+    const alpha = model([{ op: 'GRU', name: 'gru_a', attrs: { activation_alpha: { floats: [1, 1] } } }], 9);
+    assert.throws(() => compileExact(alpha.bytes), /GRU node "gru_a".*activation_alpha/);
     // W and sequence_lens as graph inputs: circuits need them constant.
     const graph = (node: NodeSpec) =>
       buildModel({

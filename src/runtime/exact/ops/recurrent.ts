@@ -6,8 +6,8 @@
  * ONNX semantics: gate order iofc (LSTM) / zrh (GRU), direction forward / reverse /
  * bidirectional, layout 0 ([seq, batch, ...]) or 1 ([batch, seq, ...]), initial states,
  * sequence_lens (steps past a sequence's length leave zeros in Y and keep the state), clip,
- * LSTM peepholes P, GRU linear_before_reset. Activations: Sigmoid and Tanh (the executor's
- * piecewise cubics); others, activation_alpha / beta and input_forget are refused.
+ * LSTM peepholes P and input_forget (f = 2^s - i), GRU linear_before_reset. Activations: Sigmoid
+ * and Tanh (the executor's piecewise cubics); others and activation_alpha / beta are refused.
  *
  * Fixed point, as everywhere: a gate's pre-activation X W^T + H R^T (+ P C) accumulates at 2^2s
  * and is rounded ONCE, then Wb + Rb is added (as Gemm); sums of products of two values
@@ -52,6 +52,8 @@ export type RecurrentPlan = {
   layout: number;
   acts: ActivationKind[][];
   linearBeforeReset: boolean;
+  /** LSTM input_forget: f = 1 - i. */
+  inputForget: boolean;
   /** The clip threshold at 2^s, when set. */
   clip: bigint | undefined;
 };
@@ -70,7 +72,6 @@ export function recurrentPlan(node: NodeProto, scale: number): RecurrentPlan {
   for (const a of ['activation_alpha', 'activation_beta'])
     if (node.attribute.some((x) => x.name === a))
       throw nodeError(node, `the ${a} attribute is not supported`);
-  if (attrInt(node, 'input_forget', 0) !== 0) throw nodeError(node, 'input_forget is not supported');
   const layout = attrInt(node, 'layout', 0);
   if (layout !== 0 && layout !== 1) throw nodeError(node, `layout ${layout} is not supported`);
   const dirs = direction === 'bidirectional' ? 2 : 1;
@@ -94,6 +95,7 @@ export function recurrentPlan(node: NodeProto, scale: number): RecurrentPlan {
     layout,
     acts,
     linearBeforeReset: attrInt(node, 'linear_before_reset', 0) === 1,
+    inputForget: kind === 'LSTM' && attrInt(node, 'input_forget', 0) === 1,
     clip: hasClip ? quantizeRational(f32ToRational(attrFloat(node, 'clip', 0)), scale) : undefined,
   };
 }
@@ -186,7 +188,9 @@ export function recurrentRun<T>(
           // Gate order i, o, f, c; peepholes P = [Pi, Po, Pf].
           const cNext = hs.map((_, j) => {
             const i = ar.act(f, gate(0, j, inp.P ? [[p(0, j), cs[j]!]] : []));
-            const fg = ar.act(f, gate(2, j, inp.P ? [[p(2, j), cs[j]!]] : []));
+            const fg = plan.inputForget
+              ? ar.lin([[-1n, i]], 1n << s)
+              : ar.act(f, gate(2, j, inp.P ? [[p(2, j), cs[j]!]] : []));
             const cc = ar.act(g, gate(3, j));
             return ar.round(
               [],
