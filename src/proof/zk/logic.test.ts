@@ -103,6 +103,20 @@ const cases: OpCase[] = [
     },
     tol: EPS,
   },
+  {
+    name: 'integer arithmetic: ArgMax -> Add, Mul (of two integer tensors), Sub, Neg -> Cast float',
+    shapes: [[3, 4]],
+    nodes: [
+      node('ArgMax', ['x'], { axis: { int: 1 } }, ['am']),
+      node('Add', ['am', 'one'], undefined, ['a']),
+      node('Mul', ['a', 'am'], undefined, ['m']),
+      node('Sub', ['m', 'five'], undefined, ['d']),
+      node('Neg', ['d'], undefined, ['n']),
+      node('Cast', ['n'], { to: { int: 1 } }),
+    ],
+    initializers: { one: i64([], [1]), five: i64([1, 1], [5]) },
+    tol: 0,
+  },
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));

@@ -7,7 +7,8 @@
  * - Where(c, x, y) = y + c * (x - y): linear when x - y is constant, else one product.
  * - Cast of a bool tensor to float scales it to 2^s (linear); Cast of a float tensor to bool is
  *   [x != 0] (Equal's gadget); Cast between integer types of bits is the identity.
- * - Integer tensors: MatMul with a constant integer tensor (exact, linear), Cast between integer
+ * - Integer tensors: Add, Sub, Mul, Neg (exact; with a float operand as the executor mixes them),
+ *   MatMul with a constant integer tensor (exact, linear), Cast between integer
  *   types when the bound fits the target, ArgMax (nonlinear.ts), Gather with non-constant
  *   indices (one-hot by is-zero gadgets, see `gatherDynamic`).
  * Non-constant integer or bool tensors reach only these ops and rewiring ops (which keep the
@@ -344,6 +345,30 @@ function gatherDynamic(node: NodeProto, dv: Val, iv: Sym, em: Emitter, s: bigint
   return { kind: 'sym', shape, data, ...(int ? { int: true } : {}) } as IntSym;
 }
 
+/**
+ * Add / Sub / Mul / Neg with an integer tensor, as the executor: two integers stay integers
+ * (exact); with a float operand Add / Sub scale the integer to 2^s, Mul multiplies the raw values
+ * (an integer times a value at 2^s is at 2^s, no rounding).
+ */
+function intArith(node: NodeProto, get: (i: number) => Val, em: Emitter, s: bigint): IntSym {
+  const what = `${node.opType} node "${node.name}"`;
+  const intOf = (v: Val) => (v.kind === 'const' ? v.t.int : isInt(v));
+  if (node.opType === 'Neg') {
+    const x = valuesOf(get(0), true, s);
+    return { kind: 'sym', shape: x.shape, data: x.data.map((l) => scale(l, -1n)), int: true };
+  }
+  const [a, b] = [get(0), get(1)];
+  const int = intOf(a) && intOf(b);
+  const mul = node.opType === 'Mul';
+  const x = valuesOf(a, mul ? intOf(a) : int, s);
+  const y = valuesOf(b, mul ? intOf(b) : int, s);
+  const sign = node.opType === 'Sub' ? -1n : 1n;
+  const { shape, data } = zip(node, x, y, (p, q) =>
+    mul ? product(em, p, q, what) : linCombine(p, 1n, q, sign),
+  );
+  return { kind: 'sym', shape, data, ...(int ? { int: true } : {}) } as IntSym;
+}
+
 /** Lower a comparison / logic / Where node, or any node with a non-constant integer input. */
 export function lowerLogic(
   node: NodeProto,
@@ -379,6 +404,8 @@ export function lowerLogic(
   }
   if (node.opType === 'Gather' && isInt(opt(1))) return gatherDynamic(node, get(0), get(1) as Sym, em, s);
   if (node.opType === 'MatMul') return intMatmul(node, get(0), get(1));
+  if (node.opType === 'Add' || node.opType === 'Sub' || node.opType === 'Mul' || node.opType === 'Neg')
+    return intArith(node, get, em, s);
   if (node.opType === 'ArgMax') return lowerNonlinear(node, get, em, ctx);
   if (INT_REWIRING.has(node.opType) && hasIntInput(node, opt)) {
     const dataInputs = node.opType === 'Concat' ? node.input.map((_, i) => i) : [0];
