@@ -6,12 +6,12 @@
  * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Elu, Selu, Celu, Softsign, Reciprocal,
  * Div by a non-constant (nonlinear.ts);
  * Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
- * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare,
+ * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare/Prod, CumSum,
  * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,
  * LessOrEqual, GreaterOrEqual, Equal, Not, And, Or, Xor, Where, Cast, integer MatMul, Gather by
- * computed indices (logic.ts); and rewiring ops: Identity, Flatten, Reshape, Concat, Dropout,
- * Expand, Gather, Pad, Resize / Upsample (nearest), Slice, Split, Squeeze, Tile, Transpose,
- * Unsqueeze (shape-ops.ts); RNN, GRU, LSTM (recurrent.ts: the executor's step function on affine
+ * computed indices, integer Add/Sub/Mul/Neg (logic.ts); and rewiring ops: Identity, Flatten, Reshape, Concat, Dropout,
+ * DepthToSpace, Expand, Gather, GatherElements, Pad, Resize / Upsample (nearest), Slice,
+ * SpaceToDepth, Split, Squeeze, Tile, Transpose, Trilu, Unsqueeze (shape-ops.ts); RNN, GRU, LSTM (recurrent.ts: the executor's step function on affine
  * expressions, one Rescale per gate element, products of two signals by the product gadget).
  * Nodes whose inputs are all constants are folded at compile time
  * with the exact executor's own kernels (so Constant nodes and shape subgraphs work).

@@ -27,11 +27,14 @@
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
  * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
- *   HardSigmoid (rshiftRound(alpha x) + beta, clamped), HardSwish, Neg, Abs, Max, Min
- *   (ops/math.ts); ReduceSum / Mean (divRound) / Max / Min (ops/reduce.ts); comparisons, Not,
+ *   HardSigmoid (rshiftRound(alpha x) + beta, clamped), HardSwish, Neg, Abs, Max, Min,
+ *   Sum, Mean, Floor, Ceil, Sign, ThresholdedRelu, CumSum (ops/math.ts); ReduceSum / Mean
+ *   (divRound) / Max / Min / L1 / SumSquare / Prod, GlobalAveragePool / GlobalMaxPool
+ *   (ops/reduce.ts); ConvTranspose as Conv (ops/conv-transpose.ts); comparisons, Not,
  *   And, Or, Xor, Where with bool results as unscaled 0/1 (ops/logic.ts); Cast (float <-> double
- *   is the identity, to integers truncates; ops/cast.ts); Expand, Tile, Resize / Upsample in
- *   nearest mode with onnxruntime's float32 coordinates (ops/layout.ts); Pad in every mode.
+ *   is the identity, to integers truncates; ops/cast.ts); Expand, Tile, Split, DepthToSpace /
+ *   SpaceToDepth, GatherElements, Trilu, Dropout (inference), Resize / Upsample in nearest mode
+ *   with onnxruntime's float32 coordinates (ops/layout.ts); Pad in every mode.
  * - RNN, GRU, LSTM (ops/recurrent.ts): each gate's X W^T + H R^T (+ P C) accumulates at 2^2s and is
  *   rounded once, then Wb + Rb (as Gemm); piecewise Sigmoid / Tanh; sums of products of two values
  *   (f C + i c~, z (H - h~), ...) rounded once; error rule in recurrent-error.ts.
