@@ -28,10 +28,11 @@ test('every unsupported node is listed by op and node name', () => {
   assert.match(r.reason!, /Softsign/);
 });
 
-test('the corpus LSTM is refused with its LSTM node named', () => {
+test('the corpus LSTM is provable, with a constraint estimate', () => {
   const r = zkReport(
     readFileSync(new URL('../../../../shared/corpus/ezkl/lstm/network.onnx', import.meta.url)),
   );
-  assert.equal(r.provable, false);
-  assert.ok(r.unsupported.some((u) => u.op === 'LSTM' && u.node === '/LSTM'));
+  assert.equal(r.provable, true);
+  assert.deepEqual(r.unsupported, []);
+  assert.ok(r.constraints! > 0 && r.ptauPower! > 0);
 });
