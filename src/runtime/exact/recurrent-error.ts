@@ -4,7 +4,8 @@
  * directions, plus the weights' own quantization):
  * - a gate pre-activation: Rw e_X + Rr e_H (+ |P| e_C) + EPS (I (x_X + e_X) + H (x_H + e_H)
  *   (+ x_C + e_C)) + 3 EPS (weights, Wb and Rb quantized, one rounding); clip is 1-Lipschitz;
- * - an activation: L e + its piecewise error (`activationMaxError`; L = 1/4 Sigmoid, 1 Tanh);
+ * - an activation: min(L e, its range's width) + its piecewise error (`activationMaxError`; L =
+ *   1/4 Sigmoid, 1 Tanh);
  * - a gate in [0, 1] times v: e_gate (x_v + e_v) + e_v (+ EPS per rounding); GRU
  *   (1 - z) h~ + z H: max(e_h~, e_H) + e_z (x_H + x_h~ + e_H + e_h~) + EPS;
  * - real magnitudes: gates and activations in [-1, 1], |H| <= max(1, |h0|), |C_t| <= |c0| + t.
@@ -69,7 +70,9 @@ export function recurrentErrorEstimate(
   const act = (f: string, e: number) => {
     const l = LIPSCHITZ[f];
     if (l === undefined) return Number.NaN;
-    return l * e + activationMaxError(f === 'Sigmoid' ? 'sigmoid' : 'tanh', scale);
+    const a = activationMaxError(f === 'Sigmoid' ? 'sigmoid' : 'tanh', scale);
+    // Both the real and the computed value lie in the range (width 1 or 2, +- a).
+    return Math.min(l * e, f === 'Sigmoid' ? 1 : 2) + a;
   };
   let worst = 0;
   for (const acts of plan.acts) {
