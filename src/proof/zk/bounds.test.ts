@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as snarkjs from 'snarkjs';
-import { buildModel } from '../../../test/fixtures/onnx-builder.ts';
+import { buildMlp, buildModel, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
 import { isPlumbError } from '../../core/errors.ts';
 import type { Tensor, TensorMap } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
@@ -118,6 +118,20 @@ describe('zk bit widths from worst-case bounds', { timeout: 120_000 }, () => {
       const widths = [...circuit.source.matchAll(/Rescale\(12, (\d+)\)/g)].map((m) => Number(m[1]));
       assert.ok(widths.length > 0 && widths.every((w) => w < 64), `widths ${widths}`);
     });
+
+  it('a 784-wide fan-in (an MNIST first layer) compiles in circom2 and equals the executor', async () => {
+    // A flat 784-term sum overflows circom2's WebAssembly stack; sums are emitted as balanced trees.
+    const mlp = buildMlp({ sizes: [784, 3, 2], seed: 5 });
+    const r = seededRandom(9);
+    const inputs: TensorMap = {
+      input: f32(
+        [1, 784],
+        Array.from({ length: 784 }, () => r() * 2 - 1),
+      ),
+    };
+    const { outputs } = await witness(mlp.bytes, inputs, join(work, 'wide'), 24);
+    assert.deepEqual(outputs['output']!.raw, compileExact(mlp.bytes).run(inputs).raw.get('output'));
+  });
 
   it('refuses an input beyond the input range, naming it', () => {
     const bytes = worstCaseModel(1);

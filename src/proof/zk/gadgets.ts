@@ -66,6 +66,16 @@ template DivConst(D, K, B) {
 }
 `;
 
+/**
+ * `a + b + ...` nested as a balanced tree: circom evaluates expressions recursively, and a flat
+ * sum of a wide layer's fan-in (784 terms for MNIST) overflows its WebAssembly stack.
+ */
+export function balancedSum(parts: readonly string[]): string {
+  if (parts.length <= 16) return parts.join(' + ');
+  const mid = parts.length >> 1;
+  return `(${balancedSum(parts.slice(0, mid))}) + (${balancedSum(parts.slice(mid))})`;
+}
+
 /** Writes the body of the main template, one gadget instance at a time. */
 export class Emitter {
   readonly lines: string[] = [];
@@ -117,7 +127,7 @@ export class Emitter {
     const parts: string[] = [];
     for (const [sig, coef] of l.terms) parts.push(coef === 1n ? sig : `(${coef}) * ${sig}`);
     if (l.c !== 0n || parts.length === 0) parts.push(`(${l.c})`);
-    return parts.join(' + ');
+    return balancedSum(parts);
   }
   /** Constrain an output signal to equal `l`. */
   output(ref: string, l: Lin, what: string): void {
