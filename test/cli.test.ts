@@ -13,7 +13,7 @@ import { cidOf } from '../src/core/cid.ts';
 import { encodeTensorProto } from '../src/core/onnx/model.ts';
 import { tensorToProto } from '../src/core/onnx/tensor-proto.ts';
 import { tensorFromJson } from '../src/core/tensor.ts';
-import { buildMlp } from './fixtures/onnx-builder.ts';
+import { buildMlp, buildModel } from './fixtures/onnx-builder.ts';
 import { createTestNode, type TestNode } from './helpers/node.ts';
 
 const corpus = new URL('../../shared/corpus/ezkl/', import.meta.url).pathname;
@@ -281,9 +281,22 @@ test('model zk-report says what can be proven, before any work', async () => {
   const ok = await plumb('model', 'zk-report', join(corpus, '1l_mlp/network.onnx'), '--json');
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { provable: boolean }).provable, true);
-  const no = await plumb('model', 'zk-report', join(corpus, '1l_sigmoid/network.onnx'));
+  // Random sampling can never be proven: its output is not a function of the input.
+  const random = join(work, 'random.onnx');
+  writeFileSync(
+    random,
+    buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, 2] }],
+      nodes: [
+        { op: 'Relu', name: 'relu', inputs: ['x'], outputs: ['h'] },
+        { op: 'RandomUniformLike', name: 'noise', inputs: ['h'], outputs: ['y'] },
+      ],
+    }),
+  );
+  const no = await plumb('model', 'zk-report', random);
   assert.equal(no.code, 0);
   assert.match(no.stdout, /cannot be proven yet/);
-  assert.match(no.stdout, /unsupported {2}Sigmoid at node "Sigmoid_0"/);
+  assert.match(no.stdout, /unsupported {2}RandomUniformLike at node "noise"/);
   expectError(await plumb('model', 'zk-report', join(work, 'nothing.onnx')), /no such file/);
 });

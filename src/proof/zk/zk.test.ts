@@ -143,13 +143,16 @@ describe('compileCircuit', () => {
       inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2] }],
       outputs: [{ name: 'y', dtype: 'float32', shape: [1, 2] }],
       nodes: [
-        { op: 'Sigmoid', name: 's', inputs: ['x'], outputs: ['h'] },
-        { op: 'Tanh', name: 't', inputs: ['h'], outputs: ['y'] },
+        { op: 'RandomUniformLike', name: 's', inputs: ['x'], outputs: ['h'] },
+        { op: 'Multinomial', name: 't', inputs: ['h'], outputs: ['y'] },
       ],
     });
     assert.throws(
       () => compileCircuit(bytes),
-      (e: unknown) => isPlumbError(e, 'INVALID_MODEL') && /Sigmoid, Tanh/.test(e.message),
+      (e: unknown) =>
+        isPlumbError(e, 'INVALID_MODEL') &&
+        /Multinomial, RandomUniformLike/.test(e.message) &&
+        /node "s" \(RandomUniformLike\)/.test(e.message),
     );
   });
 
