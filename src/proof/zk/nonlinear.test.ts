@@ -171,7 +171,7 @@ cases.push({
 
 cases.push(
   graph(
-    'Elu, Selu, Celu, Softsign, Reciprocal',
+    'Elu, Selu, Celu, Softsign, Reciprocal, Exp',
     [12],
     [0.3, 0.5, -0.5, 1.25, -1.75, 3, -3, 16.5, -17, 0.001, -0.002, -40],
     [
@@ -180,8 +180,9 @@ cases.push(
       { op: 'Celu', inputs: ['x'], outputs: ['celu'], attrs: { alpha: { float: 1.5 } } },
       { op: 'Softsign', inputs: ['x'], outputs: ['ss'] },
       { op: 'Reciprocal', inputs: ['x'], outputs: ['rc'] },
+      { op: 'Exp', inputs: ['x'], outputs: ['ex'] },
     ],
-    [{ name: 'elu' }, { name: 'selu' }, { name: 'celu' }, { name: 'ss' }, { name: 'rc' }],
+    [{ name: 'elu' }, { name: 'selu' }, { name: 'celu' }, { name: 'ss' }, { name: 'rc' }, { name: 'ex' }],
     13,
   ),
 );
@@ -251,7 +252,7 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
       for (const [name, out] of Object.entries(outputs)) {
         const r = ref[name]!;
         // quotients amplify quantization, and Selu's gamma scales with |x|: executor tests cover them
-        if (['q', 'ln', 'rc', 'selu'].includes(name)) continue; // quotients by ~2^-12 amplify quantization: executor tests cover Div
+        if (['q', 'ln', 'rc', 'selu', 'ex'].includes(name)) continue; // quotients by ~2^-12 amplify quantization: executor tests cover Div
         if (name.startsWith('am')) {
           assert.deepEqual(out.raw, Array.from(r as ArrayLike<bigint>), name);
           assert.deepEqual(Array.from(out.values), Array.from(r as ArrayLike<bigint>, Number), name);

@@ -28,6 +28,9 @@
  * - Elu / Selu / Celu: the sign bit of x selects x or the rounded alpha (exp(u) - 1) (one
  *   constraint), exp by the piecewise template, Celu's u = divRound(x 2^s, alpha) by DivConst.
  * - Softsign: |x| by the sign bit (one product), DivSignal by 2^s + |x|. Reciprocal: Div of 1.
+ * - Exp: t = Rescale(x log2e), clamped below by the max gadget, t - kMin 2^hi = r + 2^hi J with r
+ *   range-checked and J one-hot (so 2^J is linear in it), 2^r piecewise, y = DivConst-rounded
+ *   2^r 2^J (one product); results above 2^(maxBits - 3) have no proof.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
@@ -36,6 +39,7 @@ import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { isqrt } from '../../runtime/exact/fixed.ts';
 import {
   eluPlan,
+  expPlan,
   geluPlan,
   LAYERNORM_GUARD,
   layerNormPlan,
@@ -67,6 +71,7 @@ export const nonlinearCircuitOps: readonly string[] = [
   'Selu',
   'Softsign',
   'Erf',
+  'Exp',
   'Gelu',
   'LayerNormalization',
   'LogSoftmax',
@@ -91,6 +96,7 @@ const modeOf: Record<PiecewiseKind, Mode> = {
   softplus: 'softplus',
   exp: 'exp',
   log1p: 'exp',
+  exp2: 'exp',
 };
 
 type PwTemplate = { name: string; yBound: bigint };
@@ -630,6 +636,54 @@ function softsign(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym
   });
 }
 
+function exp(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
+  const plan = expPlan(ctx.scale);
+  const hi = BigInt(plan.hi);
+  const kMin = BigInt(plan.kMin);
+  const unit = 1n << hi;
+  return elementwise(node, xv, ctx, (x, what) => {
+    const t0 = em.rescale(linCombine(x, plan.log2e, linConst(0n), 0n), 0n, what);
+    const t = em.max(t0, linConst(kMin << hi), what);
+    const kTop = Math.min(Number(em.bound(t) >> hi) + 1, em.bits - em.s - 3);
+    const count = kTop - plan.kMin + 1;
+    if (count < 1) throw new PlumbError('INVALID_MODEL', `${what}: maxBits too small`);
+    const shifted = linCombine(t, 1n, linConst(kMin << hi), -1n);
+    const name = em.fresh('ex');
+    const sh = em.render(shifted, what);
+    em.lines.push(`    signal ${name}_r;`);
+    em.lines.push(`    ${name}_r <-- (${sh}) % ${unit};`);
+    em.lines.push(`    component ${name}_rb = Bits(${plan.hi});`);
+    em.lines.push(`    ${name}_rb.in <== ${name}_r;`);
+    em.lines.push(`    signal ${name}_e[${count}];`);
+    em.registerBound(`${name}_r`, unit);
+    let one = linConst(0n);
+    let index = linConst(0n);
+    let pow = linConst(0n);
+    for (let i = 0; i < count; i++) {
+      const e = `${name}_e[${i}]`;
+      em.lines.push(`    ${e} <-- (${sh}) \\ ${unit} == ${i} ? 1 : 0;`);
+      em.lines.push(`    ${e} * (${e} - 1) === 0;`);
+      em.registerBound(e, 1n);
+      one = linCombine(one, 1n, linSignal(e), 1n);
+      index = linCombine(index, 1n, linSignal(e), BigInt(i));
+      pow = linCombine(pow, 1n, linSignal(e), 1n << BigInt(i));
+    }
+    em.lines.push(`    ${em.render(one, what)} === 1;`);
+    const r = linSignal(`${name}_r`);
+    r.bound = unit;
+    em.lines.push(`    ${sh} === ${em.render(linCombine(r, 1n, index, unit), what)};`);
+    em.constraints += plan.hi + 1 + count + 2;
+    const p = piecewise(em, 'exp2', r, what, plan.hi, plan.hi);
+    pow.bound = 1n << BigInt(count - 1);
+    const shift = hi - ctx.s - kMin;
+    return em.divFloor(
+      linCombine(product(em, p, pow, what), 1n, linConst(1n << (shift - 1n)), 1n),
+      1n << shift,
+      what,
+    );
+  });
+}
+
 /** Lower one nonlinear node with a non-constant input. */
 export function lowerNonlinear(
   node: NodeProto,
@@ -664,6 +718,8 @@ export function lowerNonlinear(
       return elu(node, get(0), em, ctx);
     case 'Softsign':
       return softsign(node, get(0), em, ctx);
+    case 'Exp':
+      return exp(node, get(0), em, ctx);
     case 'Reciprocal':
       return divSym(
         node,

@@ -237,6 +237,7 @@ export function lowerNode(
     case 'Celu':
     case 'Elu':
     case 'Erf':
+    case 'Exp':
     case 'Gelu':
     case 'LayerNormalization':
     case 'LogSoftmax':

@@ -8,6 +8,9 @@ import { decodeModel } from '../../core/onnx/model.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
 import {
+  expFixed,
+  expMaxError,
+  expPlan,
   expUnitMaxError,
   geluFixed,
   geluMaxError,
@@ -49,6 +52,7 @@ const reference: Record<PiecewiseKind, (x: number) => number> = {
   softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
   exp: Math.exp,
   log1p: Math.log1p,
+  exp2: (x) => 2 ** x,
 };
 
 async function ortRun(bytes: Uint8Array, inputs: TensorMap): Promise<Record<string, Float32Array>> {
@@ -505,5 +509,33 @@ describe('Elu, Selu, Celu, Softsign, Reciprocal against onnxruntime', () => {
       }
       t.diagnostic(`${o.op}: worst error / bound ${worst.toFixed(3)}`);
     }
+  });
+});
+
+describe('Exp', () => {
+  it('every input in [-30, 12] at s = 12 within expMaxError; onnxruntime within it too', async (t) => {
+    const plan = expPlan(S);
+    let worst = 0;
+    for (let X = -30 * 4096; X <= 12 * 4096; X++) {
+      const x = X / 4096;
+      const e = Math.abs(Number(expFixed(BigInt(X), plan, BigInt(S))) / 4096 - Math.exp(x));
+      worst = Math.max(worst, e / expMaxError(S, x));
+    }
+    assert.ok(worst <= 1, `error / bound ${worst}`);
+    const data = Float32Array.from(spread(64, 17, 10).map((v) => Math.min(v, 20)));
+    const bytes = unary('Exp', [64]);
+    const got = compileExact(bytes).run({ x: { dtype: 'float32', shape: [64], data } }).outputs['y']!
+      .data as Float32Array;
+    const ref = (await ortRun(bytes, { x: { dtype: 'float32', shape: [64], data } }))['y']!;
+    let worstOrt = 0;
+    for (let i = 0; i < 64; i++) {
+      const x = data[i]!;
+      // input quantization: exp(x) EPS, float32: relative 1e-6
+      const bound = expMaxError(S, x) + Math.exp(x) * (1.01 * EPS + 1e-6) + FLOAT_SLACK;
+      const e = Math.abs(got[i]! - ref[i]!);
+      worstOrt = Math.max(worstOrt, e / bound);
+      assert.ok(e <= bound, `exp(${x}): ${e} > ${bound}`);
+    }
+    t.diagnostic(`Exp: error / bound ${worst.toFixed(4)} (exhaustive), ${worstOrt.toFixed(4)} (onnxruntime)`);
   });
 });

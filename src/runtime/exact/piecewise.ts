@@ -23,7 +23,7 @@
  */
 import { divRound, isqrt, rshiftRound } from './fixed.ts';
 
-export type PiecewiseKind = 'sigmoid' | 'tanh' | 'erf' | 'softplus' | 'exp' | 'log1p';
+export type PiecewiseKind = 'sigmoid' | 'tanh' | 'erf' | 'softplus' | 'exp' | 'log1p' | 'exp2';
 
 type KindDef = {
   /** g is approximated on [0, 2^rangeBits) and saturates beyond. */
@@ -126,6 +126,11 @@ export function sqrt2OverPiFixed(bits: number): bigint {
   return rshiftRound(divRound(isqrt(2n * ONE * ONE) << WP, sqrtPi()), WP - BigInt(bits));
 }
 
+/** log2(e) = 1 / ln 2 at `bits` fractional bits, rounded (half up). */
+export function log2eFixed(bits: number): bigint {
+  return rshiftRound(divRound(ONE << WP, log1pFixed(ONE)), WP - BigInt(bits));
+}
+
 /** ln 2 at `bits` fractional bits, rounded (half up). */
 export function ln2Fixed(bits: number): bigint {
   return rshiftRound(log1pFixed(ONE), WP - BigInt(bits));
@@ -158,6 +163,15 @@ const KINDS: Record<PiecewiseKind, KindDef> = {
   erf: { rangeBits: 2, segBits: 3, g: erfFixed, limitHalves: 2n, m4: 4.5, saturation: 1.6e-8 },
   softplus: { rangeBits: 4, segBits: 1, g: softplusTail, limitHalves: 0n, m4: 0.126, saturation: 1.13e-7 },
   exp: { rangeBits: 4, segBits: 2, g: expNeg, limitHalves: 0n, m4: 1, saturation: 1.13e-7 },
+  // 2^f on [0, 1) only (Exp's mantissa): never saturates; |g''''| = ln(2)^4 2^f <= 0.462.
+  exp2: {
+    rangeBits: 0,
+    segBits: 5,
+    g: (num, den) => expPos(log1pFixed(ONE) * num, den * ONE),
+    limitHalves: 0n,
+    m4: 0.462,
+    saturation: 0,
+  },
   // ln(1 + f) on [0, 1) only (LogSoftmax's mantissa): never saturates; |g''''| = 6 / (1 + f)^4.
   log1p: {
     rangeBits: 0,
@@ -259,6 +273,7 @@ export function piecewiseEval(table: PiecewiseTable, x: bigint): bigint {
       return neg ? g : x + g;
     case 'exp':
     case 'log1p':
+    case 'exp2':
       return g;
   }
 }

@@ -20,6 +20,9 @@
  *   rshiftRound(alpha (E - 2^s), s); Selu = rshiftRound(gamma Elu_alpha, s); Celu = X >= 0 ? X :
  *   rshiftRound(alpha (exp(u) - 2^s), s) with u = divRound(X 2^s, alpha) (`expUnitMaxError`).
  * - Softsign: divRound(X 2^s, 2^s + |X|); Reciprocal: divRound(2^2s, X) (Div's rule).
+ * - Exp: t = rshiftRound(X L, s) = x log2(e) at 2^(s+8) (L at 2^(s+8)), clamped below at
+ *   kMin 2^(s+8) (kMin = -(s+2): smaller results round to 0 anyway), t = k 2^(s+8) + r, p = 2^r
+ *   at 2^(s+8) by a piecewise cubic on [0, 1), y = rshiftRound(p 2^(k - kMin), 8 - kMin).
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
@@ -29,6 +32,7 @@ import { divRound, f32ToRational, isqrt, quantizeRational, rshiftRound } from '.
 import {
   invSqrt2Fixed,
   ln2Fixed,
+  log2eFixed,
   type PiecewiseKind,
   type PiecewiseTable,
   piecewiseAbs,
@@ -402,7 +406,46 @@ const reciprocal: OpImpl =
     return [{ shape: x.shape, data: x.data.map((v) => divRound(1n << (2n * s), v)), int: false }];
   };
 
+/** Extra bits of Exp's inner values. */
+export const EXP_GUARD = 8;
+
+export type ExpPlan = { hi: number; kMin: number; log2e: bigint; table: PiecewiseTable };
+
+export function expPlan(scale: number): ExpPlan {
+  const hi = scale + EXP_GUARD;
+  return { hi, kMin: -(scale + 2), log2e: log2eFixed(hi), table: piecewiseTable('exp2', hi, hi) };
+}
+
+/** exp(X / 2^s) at 2^s (see the header). */
+export function expFixed(x: bigint, plan: ExpPlan, s: bigint): bigint {
+  const hi = BigInt(plan.hi);
+  const kMin = BigInt(plan.kMin);
+  const t0 = rshiftRound(x * plan.log2e, s);
+  const t = t0 < kMin << hi ? kMin << hi : t0;
+  const k = t >> hi;
+  const p = piecewiseEval(plan.table, t - (k << hi));
+  return rshiftRound(p << (k - kMin), hi - s - kMin);
+}
+
+/**
+ * Stated maximum error of Exp at x, scale s: final rounding 2^-(s+1), plus e^x times the relative
+ * error of 2^(t / 2^(s+8)): t's rounding and log2(e)'s quantization (1 + |x|) 2^-(s+9) through ln 2,
+ * and the piecewise 2^f's own error (2^f >= 1, so absolute bounds relative).
+ */
+export function expMaxError(s: number, x: number): number {
+  const hi = s + EXP_GUARD;
+  const relative = Math.LN2 * (1 + Math.abs(x)) * 2 ** -(hi + 1) + piecewiseMaxError('exp2', hi, hi);
+  return 2 ** -(s + 1) + Math.exp(x) * relative;
+}
+
 export const nonlinearOps: Record<string, OpImpl> = {
+  Exp: ({ scale, s }) => {
+    const plan = expPlan(scale);
+    return (inputs) => {
+      const x = asFixed(inputs.get(0), s);
+      return [{ shape: x.shape, data: x.data.map((v) => expFixed(v, plan, s)), int: false }];
+    };
+  },
   Elu: elu,
   Selu: elu,
   Celu: elu,
