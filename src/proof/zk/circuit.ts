@@ -10,7 +10,7 @@
  * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,
  * LessOrEqual, GreaterOrEqual, Equal, Not, And, Or, Xor, Where, Cast, integer MatMul, Gather by
  * computed indices, integer Add/Sub/Mul/Neg (logic.ts); and rewiring ops: Identity, Flatten, Reshape, Concat, Dropout,
- * DepthToSpace, Expand, Gather, GatherElements, Pad, Resize / Upsample (nearest), Slice,
+ * DepthToSpace, Expand, Gather, GatherElements, Pad, Resize / Upsample (nearest; linear: constant-weight taps), Slice,
  * SpaceToDepth, Split, Squeeze, Tile, Transpose, Trilu, Unsqueeze (shape-ops.ts); RNN, GRU, LSTM (recurrent.ts: the executor's step function on affine
  * expressions, one Rescale per gate element, products of two signals by the product gadget).
  * Nodes whose inputs are all constants are folded at compile time

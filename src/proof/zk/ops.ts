@@ -16,7 +16,7 @@ import { hasIntInput, lowerLogic } from './logic.ts';
 import { batchNorm, conv, div, type LowerContext, leakyRelu, mul, pool } from './nn.ts';
 import { divSym, lowerNonlinear } from './nonlinear.ts';
 import { lowerRecurrent } from './recurrent.ts';
-import { rewire, rewireAll } from './shape-ops.ts';
+import { resizeLinear, resizeMode, rewire, rewireAll } from './shape-ops.ts';
 
 function gemm(node: NodeProto, a: Val, b: Val, c: Val | undefined, em: Emitter, s: bigint): Sym {
   const alpha = attrFloat(node, 'alpha', 1);
@@ -199,14 +199,15 @@ export function lowerNode(
     case 'Expand':
     case 'Gather':
     case 'Pad':
-    case 'Resize':
     case 'Slice':
     case 'Squeeze':
     case 'Tile':
     case 'Transpose':
     case 'Unsqueeze':
-    case 'Upsample':
       return rewire(node, opt, ctx);
+    case 'Resize':
+    case 'Upsample':
+      return resizeMode(node) === 'nearest' ? rewire(node, opt, ctx) : resizeLinear(node, opt, em, ctx);
     case 'Abs':
     case 'Clip':
     case 'HardSigmoid':

@@ -28,6 +28,7 @@ import { releaseZk } from './setup.ts';
 
 /** Values only move: the executor differs from onnxruntime by the input quantization only. */
 const MOVED = 2 ** -13;
+const EPS = MOVED;
 
 const cases: OpCase[] = [
   {
@@ -140,6 +141,21 @@ const cases: OpCase[] = [
     tol: MOVED,
   },
   {
+    // 4 taps: weights quantized (EPS each) times |x| <= 3, the input's EPS, one rounding.
+    name: 'Resize linear (half_pixel, NCHW) and Upsample linear (2-D)',
+    shapes: [[1, 1, 3, 2]],
+    nodes: [
+      node('Resize', ['x', '', 'sc'], { mode: { string: 'linear' } }, ['r']),
+      node('Reshape', ['r', 'sh'], undefined, ['r2']),
+      node('Resize', ['r2', '', 'sc2'], {
+        mode: { string: 'linear' },
+        coordinate_transformation_mode: { string: 'align_corners' },
+      }),
+    ],
+    initializers: { sc: f32([4], [1, 1, 2, 1.5]), sh: i64([2], [6, 3]), sc2: f32([2], [0.5, 2]) },
+    tol: 2 * (4 * 3 * EPS + 2 * EPS),
+  },
+  {
     name: 'Upsample nearest (opset 9)',
     shapes: [[1, 2, 2, 2]],
     opset: 9,
@@ -198,9 +214,9 @@ describe('zk rewiring ops equal the exact executor', { timeout: 600_000 }, () =>
       /Gather node "gather": input 1 \("x"\) must be a constant/,
     );
     refuse(
-      [node('Resize', ['x', '', 'sc'], { mode: { string: 'linear' } })],
+      [node('Resize', ['x', '', 'sc'], { mode: { string: 'cubic' } })],
       { sc: f32([2], [2, 2]) },
-      /Resize node "resize": (only )?mode linear|only mode nearest/,
+      /Resize node "resize": mode cubic is not supported/,
     );
     refuse([node('Expand', ['x', 'x2'])], {}, /Expand node "expand": input 1 \("x2"\) must be a constant/);
   });

@@ -1,6 +1,6 @@
 /**
  * Pure rewiring ops in circuits: Concat, DepthToSpace, Dropout (inference), Expand, Gather,
- * GatherElements, Pad, Resize / Upsample (nearest), Slice, SpaceToDepth, Split, Squeeze, Tile,
+ * GatherElements, Pad, Resize / Upsample (nearest; linear by `resizeLinear`), Slice, SpaceToDepth, Split, Squeeze, Tile,
  * Transpose, Trilu, Unsqueeze (Cast between float types: see logic.ts). No constraint: output elements are input elements (or constants the op writes,
  * e.g. Pad's value).
  *
@@ -15,9 +15,11 @@
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { nodeError } from '../../runtime/exact/attributes.ts';
+import { linearResizeTaps } from '../../runtime/exact/ops/layout.ts';
 import { registry } from '../../runtime/exact/ops/registry.ts';
 import type { XTensor } from '../../runtime/exact/types.ts';
-import { type Lin, linConst, type Sym, symOf, type Val } from './lin.ts';
+import type { Emitter } from './gadgets.ts';
+import { dot, type Lin, linCombine, linConst, type Sym, symOf, type Val } from './lin.ts';
 import type { LowerContext } from './nn.ts';
 
 /** Ops lowered by rewiring, and which of their inputs carry data (the rest must be constants). */
@@ -72,12 +74,8 @@ export function rewireAll(
   const which = DATA_INPUTS[node.opType] ?? MORE_DATA_INPUTS[node.opType];
   const impl = registry.get(node.opType);
   if (!which || !impl) throw nodeError(node, 'op is not a rewiring op');
-  if (node.opType === 'Resize' || node.opType === 'Upsample') {
-    // The executor refuses every other mode; checked here too since only nearest moves values.
-    const mode = node.attribute.find((a) => a.name === 'mode')?.s;
-    if (mode && new TextDecoder().decode(mode) !== 'nearest')
-      throw nodeError(node, 'only mode nearest is supported in circuits');
-  }
+  if ((node.opType === 'Resize' || node.opType === 'Upsample') && resizeMode(node) !== 'nearest')
+    throw nodeError(node, 'only mode nearest moves values (linear: see resizeLinear)');
   const vals = node.input.map((name, i) => (name ? opt(i) : undefined));
   const isData = (i: number) => which === 'all' || i === 0;
   // Data inputs share one pool of expressions; input i's elements start at base[i].
@@ -128,6 +126,54 @@ export function rewireAll(
     });
     return { kind: 'sym', shape: a.shape, data };
   });
+}
+
+/** Resize / Upsample's mode attribute. */
+export function resizeMode(node: NodeProto): string {
+  const mode = node.attribute.find((a) => a.name === 'mode')?.s;
+  return mode ? new TextDecoder().decode(mode) : 'nearest';
+}
+
+/**
+ * Linear (bilinear) Resize / Upsample: the executor's own taps (`linearResizeTaps`), weights at
+ * 2^2s, one constant-weight dot product per output element at 2^3s, rounded once by 2^2s
+ * (DivConst), as the executor's rshiftRound(acc, 2s). Scales / sizes must be constants.
+ */
+export function resizeLinear(
+  node: NodeProto,
+  opt: (i: number) => Val | undefined,
+  em: Emitter,
+  ctx: LowerContext,
+): Sym {
+  const xv = opt(0);
+  if (!xv) throw nodeError(node, 'input 0 is missing');
+  const x = symOf(xv, ctx.s);
+  const consts = node.input.map((_, i) => {
+    const v = i === 0 ? undefined : opt(i);
+    if (v?.kind === 'sym')
+      throw nodeError(node, `input ${i} ("${node.input[i]}") must be a constant in circuits`);
+    return v?.t;
+  });
+  const shapeOnly: XTensor = { shape: x.shape, data: [], int: false };
+  const get = (i: number): XTensor => {
+    const t = i === 0 ? shapeOnly : consts[i];
+    if (!t) throw nodeError(node, `input ${i} is missing`);
+    return t;
+  };
+  const { shape, taps } = linearResizeTaps(
+    { node, scale: ctx.scale, s: ctx.s, opset: ctx.opset, initializers: ctx.initializers },
+    { get, opt: (i) => (i === 0 ? shapeOnly : consts[i]) },
+  );
+  const what = `${node.opType} node "${node.name}"`;
+  const S2 = 2n * ctx.s;
+  const data = taps.map(({ index, weight }) => {
+    const acc = dot(
+      weight,
+      index.map((i) => x.data[i]!),
+    );
+    return em.divFloor(linCombine(acc, 1n, linConst(1n << (S2 - 1n)), 1n), 1n << S2, what);
+  });
+  return { kind: 'sym', shape, data };
 }
 
 function unscaled(t: XTensor): Sym {

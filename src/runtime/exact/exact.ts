@@ -33,8 +33,8 @@
  *   (ops/reduce.ts); ConvTranspose as Conv (ops/conv-transpose.ts); comparisons, Not,
  *   And, Or, Xor, Where with bool results as unscaled 0/1 (ops/logic.ts); Cast (float <-> double
  *   is the identity, to integers truncates; ops/cast.ts); Expand, Tile, Split, DepthToSpace /
- *   SpaceToDepth, GatherElements, Trilu, Dropout (inference), Resize / Upsample in nearest mode
- *   with onnxruntime's float32 coordinates (ops/layout.ts); Pad in every mode.
+ *   SpaceToDepth, GatherElements, Trilu, Dropout (inference), Resize / Upsample in nearest and (bi)linear
+ *   mode with onnxruntime's float32 coordinates and weights (ops/layout.ts); Pad in every mode.
  * - RNN, GRU, LSTM (ops/recurrent.ts): each gate's X W^T + H R^T (+ P C) accumulates at 2^2s and is
  *   rounded once, then Wb + Rb (as Gemm); piecewise Sigmoid / Tanh; sums of products of two values
  *   (f C + i c~, z (H - h~), ...) rounded once; error rule in recurrent-error.ts.

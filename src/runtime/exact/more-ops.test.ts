@@ -118,6 +118,34 @@ const cases: Case[] = [
     initializers: { sc: f32([4], [...sc]) },
     tol: moved,
   })),
+  ...(
+    [
+      ['half_pixel', [1, 1, 2, 3]],
+      ['asymmetric', [1, 1, 0.6, 2]],
+      ['pytorch_half_pixel', [1, 1, 1.5, 0.5]],
+      ['align_corners', [1, 1, 2, 2]],
+    ] as const
+  ).map(([t, sc]) => ({
+    name: `Resize linear ${t} scales ${sc.join(',')}`,
+    x: [1, 2, 4, 5],
+    nodes: [
+      node('Resize', ['x', '', 'sc'], {
+        mode: { string: 'linear' },
+        coordinate_transformation_mode: { string: t },
+      }),
+    ],
+    initializers: { sc: f32([4], [...sc]) },
+    // 4 taps: weights quantized (EPS each) times |x| <= 3, the input's EPS, one rounding.
+    tol: 4 * 3 * EPS + 2 * EPS,
+  })),
+  {
+    name: 'Upsample linear (opset 9, 2-D input)',
+    x: [3, 4],
+    opset: 9,
+    nodes: [node('Upsample', ['x', 'sc'], { mode: { string: 'linear' } })],
+    initializers: { sc: f32([2], [2, 1.5]) },
+    tol: 4 * 3 * EPS + 2 * EPS,
+  },
   {
     name: 'Resize nearest by sizes',
     x: [1, 2, 3, 4],
@@ -398,8 +426,8 @@ describe('exact executor: layout, arithmetic, reduction and logic ops against on
     const refused = (fn: () => unknown, re: RegExp) =>
       assert.throws(fn, (e: unknown) => isPlumbError(e) && re.test(e.message));
     refused(
-      bad([node('Resize', ['x', '', 'sc'], { mode: { string: 'linear' } })], { sc: f32([4], [1, 1, 2, 2]) }),
-      /Resize node "resize": mode linear/,
+      bad([node('Resize', ['x', '', 'sc'], { mode: { string: 'cubic' } })], { sc: f32([4], [1, 1, 2, 2]) }),
+      /Resize node "resize": mode cubic/,
     );
     refused(bad([node('Pow', ['x', 'e'])], { e: f32([], [0.5]) }), /Pow node "pow": only integer exponents/);
     refused(bad([node('Cast', ['x'], { to: { int: 10 } })], {}), /Cast node "cast": cast to element type 10/);

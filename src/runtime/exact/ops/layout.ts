@@ -7,9 +7,18 @@
 import { tensorFromProto } from '../../../core/onnx/tensor-proto.ts';
 import type { NodeProto, TensorProto } from '../../../core/onnx/types.ts';
 import { attrFloat, attrInt, attrInts, attrString, nodeError } from '../attributes.ts';
-import { broadcastIndex, broadcastShape, gatherByIndex, intValues, normAxis, strides } from '../tensor.ts';
+import { f32ToRational, quantizeRational, rshiftRound } from '../fixed.ts';
+import {
+  asFixed,
+  broadcastIndex,
+  broadcastShape,
+  gatherByIndex,
+  intValues,
+  normAxis,
+  strides,
+} from '../tensor.ts';
 import type { XTensor } from '../types.ts';
-import type { OpImpl } from './op.ts';
+import type { CompileContext, Inputs, OpImpl } from './op.ts';
 
 function expand(node: NodeProto, x: XTensor, spec: number[]): XTensor {
   if (spec.some((d) => d < 0 || !Number.isInteger(d)))
@@ -110,71 +119,125 @@ function outputSizes(node: NodeProto, inShape: number[], scales: number[]): numb
 const TRANSFORMS = ['half_pixel', 'pytorch_half_pixel', 'asymmetric', 'align_corners'];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
-const resize: OpImpl = ({ node, scale, opset, initializers }) => {
-  const mode = attrString(node, 'mode', 'nearest');
-  if (mode !== 'nearest') throw nodeError(node, `mode ${mode} is not supported (only nearest)`);
-  if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch')
-    throw nodeError(node, 'only keep_aspect_ratio_policy = stretch is supported');
-  const transform =
-    opset < 11 ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
-  if (!TRANSFORMS.includes(transform))
-    throw nodeError(node, `coordinate_transformation_mode ${transform} is not supported`);
-  const nearest = opset < 11 ? 'simple' : attrString(node, 'nearest_mode', 'round_prefer_floor');
-  if (opset >= 11 && !NEAREST_MODES.includes(nearest))
-    throw nodeError(node, `nearest_mode ${nearest} is not supported`);
-  const axesAttr = attrInts(node, 'axes');
-  return (inputs) => {
-    const x = inputs.get(0);
-    const rank = x.shape.length;
-    const axes = (axesAttr ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, rank, node));
-    // Scales and sizes given for `axes` only (opset 18), spread to every axis.
-    const spread = (vals: number[], fill: (d: number) => number) => {
-      if (vals.length !== axes.length) throw nodeError(node, `expected ${axes.length} scales or sizes`);
-      const full = x.shape.map((_, d) => fill(d));
-      axes.forEach((a, i) => {
-        full[a] = vals[i]!;
-      });
-      return full;
-    };
-    const scalesIn = opset < 11 ? inputs.get(1) : inputs.opt(2);
-    const sizesIn = opset < 11 ? undefined : inputs.opt(3);
-    let plan: ResizePlan;
-    if (sizesIn && sizesIn.data.length > 0) {
-      if (scalesIn && scalesIn.data.length > 0)
-        throw nodeError(node, 'only one of scales and sizes may be given');
-      const sizes = spread(intValues(sizesIn, node, 'sizes'), (d) => x.shape[d]!);
-      if (sizes.some((d) => d < 0)) throw nodeError(node, 'sizes must not be negative');
-      plan = { sizes, scales: sizes.map((o, d) => f(o / x.shape[d]!)), transform, nearest };
-    } else {
-      if (!scalesIn || scalesIn.data.length === 0) throw nodeError(node, 'scales or sizes are required');
-      const raw = initializers.get(node.input[opset < 11 ? 1 : 2] ?? '');
-      const scales = spread(scaleValues(scalesIn, raw, scale), () => 1);
-      plan = { sizes: outputSizes(node, x.shape, scales), scales, transform, nearest };
-    }
-    return [resizeNearest(x, plan)];
-  };
-};
-
-const upsample: OpImpl = ({ node, scale, opset, initializers }) => {
-  const mode = attrString(node, 'mode', 'nearest');
-  if (mode !== 'nearest') throw nodeError(node, `mode ${mode} is not supported (only nearest)`);
-  const attrScales = node.attribute.find((a) => a.name === 'scales')?.floats;
-  return (inputs) => {
-    const x = inputs.get(0);
+/** Resize / Upsample: the mode and the plan (output sizes, scales, coordinate transform). */
+function resizePlanOf(ctx: CompileContext, inputs: Inputs): { mode: string; plan: ResizePlan } {
+  const { node, scale, opset, initializers } = ctx;
+  const x = inputs.get(0);
+  if (node.opType === 'Upsample') {
+    const mode = attrString(node, 'mode', 'nearest');
     let scales: number[];
     if (opset < 9) {
+      const attrScales = node.attribute.find((a) => a.name === 'scales')?.floats;
       if (attrScales) scales = Array.from(attrScales, f);
       else if (opset < 7)
         scales = [1, 1, attrFloat(node, 'height_scale', 1), attrFloat(node, 'width_scale', 1)];
       else throw nodeError(node, 'the scales attribute is required');
     } else scales = scaleValues(inputs.get(1), initializers.get(node.input[1] ?? ''), scale);
-    const plan = {
-      sizes: outputSizes(node, x.shape, scales),
-      scales,
-      transform: 'asymmetric',
-      nearest: 'simple',
-    };
-    return [resizeNearest(x, plan)];
+    const sizes = outputSizes(node, x.shape, scales);
+    return { mode, plan: { sizes, scales, transform: 'asymmetric', nearest: 'simple' } };
+  }
+  const mode = attrString(node, 'mode', 'nearest');
+  if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch')
+    throw nodeError(node, 'only keep_aspect_ratio_policy = stretch is supported');
+  if (attrInt(node, 'antialias', 0) !== 0) throw nodeError(node, 'antialias is not supported');
+  const transform =
+    opset < 11 ? 'asymmetric' : attrString(node, 'coordinate_transformation_mode', 'half_pixel');
+  if (!TRANSFORMS.includes(transform))
+    throw nodeError(node, `coordinate_transformation_mode ${transform} is not supported`);
+  const nearest = opset < 11 ? 'simple' : attrString(node, 'nearest_mode', 'round_prefer_floor');
+  if (mode === 'nearest' && opset >= 11 && !NEAREST_MODES.includes(nearest))
+    throw nodeError(node, `nearest_mode ${nearest} is not supported`);
+  const rank = x.shape.length;
+  const axes = (attrInts(node, 'axes') ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, rank, node));
+  // Scales and sizes given for `axes` only (opset 18), spread to every axis.
+  const spread = (vals: number[], fill: (d: number) => number) => {
+    if (vals.length !== axes.length) throw nodeError(node, `expected ${axes.length} scales or sizes`);
+    const full = x.shape.map((_, d) => fill(d));
+    axes.forEach((a, i) => {
+      full[a] = vals[i]!;
+    });
+    return full;
+  };
+  const scalesIn = opset < 11 ? inputs.get(1) : inputs.opt(2);
+  const sizesIn = opset < 11 ? undefined : inputs.opt(3);
+  if (sizesIn && sizesIn.data.length > 0) {
+    if (scalesIn && scalesIn.data.length > 0)
+      throw nodeError(node, 'only one of scales and sizes may be given');
+    const sizes = spread(intValues(sizesIn, node, 'sizes'), (d) => x.shape[d]!);
+    if (sizes.some((d) => d < 0)) throw nodeError(node, 'sizes must not be negative');
+    return { mode, plan: { sizes, scales: sizes.map((o, d) => f(o / x.shape[d]!)), transform, nearest } };
+  }
+  if (!scalesIn || scalesIn.data.length === 0) throw nodeError(node, 'scales or sizes are required');
+  const raw = initializers.get(node.input[opset < 11 ? 1 : 2] ?? '');
+  const scales = spread(scaleValues(scalesIn, raw, scale), () => 1);
+  return { mode, plan: { sizes: outputSizes(node, x.shape, scales), scales, transform, nearest } };
+}
+
+/**
+ * Linear Resize / Upsample as taps: per output element, input indices and weights at 2^2s
+ * (the product of the two axes' weights, each quantized at 2^s from onnxruntime's float32
+ * weights). Bilinear only: the input is [H, W] or [N, C, H, W] with N and C unchanged.
+ */
+export function linearResizeTaps(
+  ctx: CompileContext,
+  inputs: Inputs,
+): { shape: number[]; taps: { index: number[]; weight: bigint[] }[] } {
+  const { node, scale } = ctx;
+  const x = inputs.get(0);
+  const { mode, plan } = resizePlanOf(ctx, inputs);
+  if (mode !== 'linear' && mode !== 'bilinear')
+    throw nodeError(node, `mode ${mode} is not supported (nearest and linear are)`);
+  const rank = x.shape.length;
+  if (rank !== 2 && rank !== 4) throw nodeError(node, 'linear mode needs a 2-D or 4-D (NCHW) input');
+  if (rank === 4 && (plan.sizes[0] !== x.shape[0] || plan.sizes[1] !== x.shape[1]))
+    throw nodeError(node, 'linear mode resizes the last two axes only');
+  const q = (w: number) => quantizeRational(f32ToRational(w), scale);
+  // Per output coordinate of an axis: [i1, i2, weight of i1, weight of i2] (onnxruntime's rule).
+  const axisTaps = (d: number) =>
+    Array.from({ length: plan.sizes[d]! }, (_, o) => {
+      const len = x.shape[d]!;
+      const sc = plan.scales[d]!;
+      let c = sc === 1 ? o : sourceCoord(o, sc, plan.sizes[d]!, len, plan.transform);
+      c = Math.max(0, Math.min(c, len - 1));
+      const i1 = Math.min(Math.trunc(c), len - 1);
+      const i2 = Math.min(i1 + 1, len - 1);
+      let [d1, d2] = [f(Math.abs(c - i1)), f(Math.abs(c - i2))];
+      if (i1 === i2) [d1, d2] = [0.5, 0.5];
+      return [i1, i2, q(d2), q(d1)] as const;
+    });
+  const H = x.shape[rank - 2]!;
+  const W = x.shape[rank - 1]!;
+  const ty = axisTaps(rank - 2);
+  const tx = axisTaps(rank - 1);
+  const planes = rank === 4 ? x.shape[0]! * x.shape[1]! : 1;
+  const taps: { index: number[]; weight: bigint[] }[] = [];
+  for (let p = 0; p < planes; p++)
+    for (const [y1, y2, wy1, wy2] of ty)
+      for (const [x1, x2, wx1, wx2] of tx)
+        taps.push({
+          index: [y1 * W + x1, y1 * W + x2, y2 * W + x1, y2 * W + x2].map((i) => p * H * W + i),
+          weight: [wy1 * wx1, wy1 * wx2, wy2 * wx1, wy2 * wx2],
+        });
+  return { shape: plan.sizes, taps };
+}
+
+const resizeImpl: OpImpl = (ctx) => {
+  const mode = attrString(ctx.node, 'mode', 'nearest');
+  if (!['nearest', 'linear', 'bilinear'].includes(mode))
+    throw nodeError(ctx.node, `mode ${mode} is not supported (nearest and linear are)`);
+  const s = ctx.s;
+  return (inputs) => {
+    const x = inputs.get(0);
+    if (mode === 'nearest') return [resizeNearest(x, resizePlanOf(ctx, inputs).plan)];
+    const xf = asFixed(x, s);
+    const { shape, taps } = linearResizeTaps(ctx, inputs);
+    const data = taps.map(({ index, weight }) =>
+      rshiftRound(
+        index.reduce((acc, i, k) => acc + weight[k]! * xf.data[i]!, 0n),
+        2n * s,
+      ),
+    );
+    return [{ shape, data, int: false }];
   };
 };
 
@@ -313,6 +376,6 @@ export const layoutOps: Record<string, OpImpl> = {
   Tile:
     ({ node }) =>
     (inputs) => [tile(node, inputs.get(0), intValues(inputs.get(1), node, 'repeats'))],
-  Resize: resize,
-  Upsample: upsample,
+  Resize: resizeImpl,
+  Upsample: resizeImpl,
 };
