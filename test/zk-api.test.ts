@@ -286,6 +286,35 @@ describe('zk over HTTP and the SDK', { timeout: 120_000 }, () => {
       assert.ok(spec.paths[p], p);
   });
 
+  test('the input range: beyond the default 24 bits is refused naming the value; a 32-bit setup proves it', async () => {
+    const wide = buildMlp({ sizes: [3, 2], seed: 77 });
+    const big = { input: { dtype: 'float32', shape: [1, 3], data: [3000, -0.5, 1] } };
+    await pushModel(client, { data: wide.bytes, repo: 'acme/narrow', zk: true });
+    await assert.rejects(
+      infer(client, { model: 'acme/narrow', inputs: big, mode: 'zk' }),
+      (e: { code: string; shortMessage: string }) =>
+        e.code === 'INVALID_INPUT' &&
+        /element 0 is 3000, the circuit takes \|x\| < 2048/.test(e.shortMessage),
+    );
+    // One model, one verification key: another range for the same model is a conflict.
+    await assert.rejects(
+      pushModel(client, { data: wide.bytes, repo: 'acme/wide', zk: { inputBits: 32 } }),
+      (e: { code: string }) => e.code === 'CONFLICT',
+    );
+    const wider = buildMlp({ sizes: [3, 2], seed: 78 });
+    const pushed = await pushModel(client, { data: wider.bytes, repo: 'acme/wide', zk: { inputBits: 32 } });
+    assert.equal(pushed.zk?.layout.bits, 32);
+    const r = await infer(client, { model: 'acme/wide', inputs: big, mode: 'zk' });
+    const check = await verifyReceipt(r, { zk: await getZkInfo(client, { ref: 'acme/wide' }) });
+    assert.equal(check.valid, true, check.reason);
+    const bad = await t.app.request('/v1/models?repo=acme/x&zk=true&inputBits=99', {
+      method: 'POST',
+      body: wide.bytes,
+    });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /inputBits/);
+  });
+
   test('zk mode on a model pushed without zk is refused with what to do', async () => {
     const plain = buildMlp({ sizes: [3, 2], seed: 5 });
     await pushModel(client, { data: plain.bytes, repo: 'acme/plain' });

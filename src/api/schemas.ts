@@ -146,6 +146,16 @@ export const PushQuerySchema = z.object({
     description:
       'With zk: CID of an uploaded JSON inputs document to measure the circuit error against onnxruntime on',
   }),
+  inputBits: z
+    .string()
+    .regex(/^\d{1,2}$/, 'expected an integer')
+    .refine((v) => Number(v) >= 14 && Number(v) <= 64, 'expected 14..64')
+    .optional()
+    .openapi({
+      example: '24',
+      description:
+        "With zk: signed bit width of the circuit's inputs at scale 2^12 (default 24: |x| < 2048; 32: |x| < 524,288). Wider ranges cost constraints.",
+    }),
 });
 
 export const BlobResultSchema = z.object({ cid: z.string(), size: z.number().int() }).openapi('BlobResult');

@@ -17,7 +17,8 @@ export const usage = `plumb ${plumbVersion}: host ONNX models, serve inference w
 
 Usage:
   plumb model push FILE --name OWNER/NAME [--version SEMVER] [--description TEXT]
-                   [--zk [--calibrate INPUT.json] [--ptau FILE.ptau]]   also set up zk proving
+                   [--zk [--calibrate INPUT.json] [--ptau FILE.ptau] [--zk-input-bits 24]]
+                                             also set up zk proving (inputs |x| < 2^(bits-13))
   plumb model ls
   plumb model show OWNER/NAME[@VERSION] | CID
   plumb model pull CID -o FILE
@@ -53,6 +54,7 @@ const options = {
   reexecute: { type: 'boolean', default: false },
   zk: { type: 'boolean', default: false },
   calibrate: { type: 'string' },
+  'zk-input-bits': { type: 'string' },
   ptau: { type: 'string' },
   'zk-concurrency': { type: 'string' },
   port: { type: 'string' },
@@ -135,6 +137,7 @@ export async function run(p: RunParameters): Promise<number> {
           zk: v.zk,
           calibrate: v.calibrate,
           ptau: v.ptau,
+          inputBits: v['zk-input-bits'],
         });
         break;
       case 'zk vkey':

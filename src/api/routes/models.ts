@@ -138,8 +138,8 @@ export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
     const body = incomingOf(c) ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
     if (!body) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
     const zk = q.zk === 'true';
-    if (!zk && (q.ptau !== undefined || q.calibrate !== undefined))
-      throw new PlumbError('INVALID_ARGUMENT', 'query: ptau and calibrate need zk=true');
+    if (!zk && (q.ptau !== undefined || q.calibrate !== undefined || q.inputBits !== undefined))
+      throw new PlumbError('INVALID_ARGUMENT', 'query: ptau, calibrate and inputBits need zk=true');
     const calibrate =
       q.calibrate !== undefined ? await readJsonBlob(node, q.calibrate, 'calibrate') : undefined;
     const stream = zk && (c.req.header('accept') ?? '').includes('application/x-ndjson');
@@ -163,6 +163,7 @@ export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
             zk: {
               ...(q.ptau !== undefined ? { ptau: q.ptau } : {}),
               ...(calibrate !== undefined ? { calibrate } : {}),
+              ...(q.inputBits !== undefined ? { inputBits: Number(q.inputBits) } : {}),
               ...(stream ? { onProgress } : {}),
             },
           }

@@ -27,14 +27,22 @@ export type ModelPushOptions = {
   calibrate?: string | undefined;
   /** With zk: a phase-2-prepared powers-of-tau file from a public ceremony. */
   ptau?: string | undefined;
+  /** With zk: signed bit width of the circuit's inputs (`--zk-input-bits`). */
+  inputBits?: string | undefined;
 };
 
 export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promise<void> {
   const path = resolve(ctx.cwd, o.file);
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new PlumbError('INVALID_ARGUMENT', `cannot read ${o.file}: no such file`);
-  if (!o.zk && (o.calibrate !== undefined || o.ptau !== undefined))
-    throw new PlumbError('INVALID_ARGUMENT', '--calibrate and --ptau go with --zk');
+  if (!o.zk && (o.calibrate !== undefined || o.ptau !== undefined || o.inputBits !== undefined))
+    throw new PlumbError('INVALID_ARGUMENT', '--calibrate, --ptau and --zk-input-bits go with --zk');
+  const inputBits = o.inputBits === undefined ? undefined : Number(o.inputBits);
+  if (inputBits !== undefined && !(Number.isInteger(inputBits) && inputBits >= 14 && inputBits <= 64))
+    throw new PlumbError(
+      'INVALID_ARGUMENT',
+      `--zk-input-bits: expected an integer in 14..64, got "${o.inputBits}"`,
+    );
   let ptau: { path: string; size: number } | undefined;
   let calibrate: unknown;
   if (o.zk) {
@@ -67,6 +75,7 @@ export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promi
             zk: {
               ...(ptau ? { ptau: createReadStream(ptau.path), ptauSize: ptau.size } : {}),
               ...(calibrate !== undefined ? { calibrate } : {}),
+              ...(inputBits !== undefined ? { inputBits } : {}),
               onProgress: (p) => {
                 bar.end();
                 if (!ctx.json) ctx.stderr.write(`zk setup: ${p.stage}: ${p.message}\n`);

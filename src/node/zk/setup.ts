@@ -34,6 +34,11 @@ export type ZkPushOptions = {
   ptau?: string | undefined;
   /** Inputs (Plumb tensor map or ezkl input.json) to measure the circuit's error on. */
   calibrate?: unknown;
+  /**
+   * Signed bit width of the circuit's inputs at scale 2^12 (default 24: |x| < 2048). Wider
+   * ranges cost constraints; an input outside it cannot be proven.
+   */
+  inputBits?: number | undefined;
   onProgress?: ((p: SetupProgress) => void) | undefined;
 };
 
@@ -133,6 +138,11 @@ export async function deriveZk(
   const inFlight = setups.get(model.cid);
   if (inFlight) await inFlight.catch(() => {});
   const existing = await zkKeyOf(node, model.cid);
+  if (existing && options.inputBits !== undefined && existing.layout.bits !== options.inputBits)
+    throw new PlumbError(
+      'CONFLICT',
+      `model ${model.cid} already has a zk setup for inputs within ${existing.layout.bits} bits; one model has one verification key`,
+    );
   if (existing) {
     done({
       reused: true,
@@ -160,6 +170,7 @@ export async function deriveZk(
         workDir,
         ptauDir: node.zkPtauDir,
         ...(ptauFile ? { ptauFile, ptauName: 'the supplied ptau' } : {}),
+        ...(options.inputBits !== undefined ? { bits: options.inputBits } : {}),
       },
       options.onProgress,
     );

@@ -16,6 +16,8 @@ export type PushZkOptions = {
   ptauSize?: number | undefined;
   /** Inputs (tensor map or ezkl input.json) to measure the circuit's error against onnxruntime on. */
   calibrate?: unknown;
+  /** Signed bit width of the circuit's inputs at scale 2^12 (default 24: |x| < 2048), 14..64. */
+  inputBits?: number | undefined;
   /** Called as each setup stage starts. */
   onProgress?: ((p: ZkSetupProgress) => void) | undefined;
 };
@@ -58,6 +60,7 @@ export async function pushModel(client: Client, p: PushModelParameters): Promise
           ? zk.ptau.cid
           : (await uploadBlob(client, { data: zk.ptau as Uint8Array, size: zk.ptauSize })).cid,
       );
+    if (zk.inputBits !== undefined) query.set('inputBits', String(zk.inputBits));
     if (zk.calibrate !== undefined)
       query.set(
         'calibrate',
