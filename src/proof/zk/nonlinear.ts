@@ -31,6 +31,9 @@
  * - Exp: t = Rescale(x log2e), clamped below by the max gadget, t - kMin 2^hi = r + 2^hi J with r
  *   range-checked and J one-hot (so 2^J is linear in it), 2^r piecewise, y = DivConst-rounded
  *   2^r 2^J (one product); results above 2^(maxBits - 3) have no proof.
+ * - Log: a one-hot h over k with 2^k <= X < 2^(k+1) (two range checks; 2^k and 2^(K-k) linear in
+ *   h), f 2^K = (X - 2^k) 2^(K-k) by one product, truncated to 2^hi by DivConst, ln(1 + f)
+ *   piecewise, (k - s) ln2 linear, one rounding. X <= 0 has no proof.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
@@ -43,6 +46,7 @@ import {
   geluPlan,
   LAYERNORM_GUARD,
   layerNormPlan,
+  logPlan,
   logSumPlan,
   SOFTMAX_GUARD,
   softmaxPlan,
@@ -74,6 +78,7 @@ export const nonlinearCircuitOps: readonly string[] = [
   'Exp',
   'Gelu',
   'LayerNormalization',
+  'Log',
   'LogSoftmax',
   'Sigmoid',
   'Softmax',
@@ -684,6 +689,55 @@ function exp(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
   });
 }
 
+function log(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
+  const plan = logPlan(ctx.scale);
+  const hi = BigInt(plan.hi);
+  return elementwise(node, xv, ctx, (x, what) => {
+    // X in [1, 2^K) for any honest value with a proof
+    const K = Math.max(1, Math.min(bitLength(em.bound(x)), em.bits - 1));
+    const name = em.fresh('lg');
+    const X = em.render(x, what);
+    em.lines.push(`    signal ${name}_h[${K}];`);
+    let one = linConst(0n);
+    let pow = linConst(0n);
+    let inv = linConst(0n);
+    let ln = linConst(0n);
+    for (let k = 0; k < K; k++) {
+      const h = `${name}_h[${k}]`;
+      em.lines.push(`    ${h} <-- ((${X}) >> ${k}) == 1 ? 1 : 0;`);
+      em.lines.push(`    ${h} * (${h} - 1) === 0;`);
+      em.registerBound(h, 1n);
+      const hl = linSignal(h);
+      one = linCombine(one, 1n, hl, 1n);
+      pow = linCombine(pow, 1n, hl, 1n << BigInt(k));
+      inv = linCombine(inv, 1n, hl, 1n << BigInt(K - k));
+      ln = linCombine(ln, 1n, hl, BigInt(k - em.s) * plan.ln2);
+    }
+    em.lines.push(`    ${em.render(one, what)} === 1;`);
+    em.constraints += K + 1;
+    const low = linCombine(x, 1n, pow, -1n);
+    for (const [tag, l] of [
+      ['lo', low],
+      ['hi', linCombine(pow, 2n, linCombine(x, 1n, linConst(1n), 1n), -1n)],
+    ] as const) {
+      em.lines.push(`    component ${name}_${tag} = Bits(${K});`);
+      em.lines.push(`    ${name}_${tag}.in <== ${em.render(l, what)};`);
+      em.constraints += K + 1;
+    }
+    // f 2^K exactly, then floor to 2^hi
+    const fK = product(em, low, inv, what);
+    const f =
+      K > plan.hi
+        ? em.divFloor(fK, 1n << BigInt(K - plan.hi), what)
+        : linCombine(fK, 1n << BigInt(plan.hi - K), linConst(0n), 0n);
+    f.bound = 1n << hi;
+    const g = piecewise(em, 'log1p', f, what, plan.hi, plan.hi);
+    const total = linCombine(ln, 1n, g, 1n);
+    const shift = hi - ctx.s;
+    return em.divFloor(linCombine(total, 1n, linConst(1n << (shift - 1n)), 1n), 1n << shift, what);
+  });
+}
+
 /** Lower one nonlinear node with a non-constant input. */
 export function lowerNonlinear(
   node: NodeProto,
@@ -720,6 +774,8 @@ export function lowerNonlinear(
       return softsign(node, get(0), em, ctx);
     case 'Exp':
       return exp(node, get(0), em, ctx);
+    case 'Log':
+      return log(node, get(0), em, ctx);
     case 'Reciprocal':
       return divSym(
         node,

@@ -241,6 +241,7 @@ export function lowerNode(
     case 'Exp':
     case 'Gelu':
     case 'LayerNormalization':
+    case 'Log':
     case 'LogSoftmax':
     case 'Sigmoid':
     case 'Softmax':

@@ -16,6 +16,9 @@ import {
   geluMaxError,
   geluPlan,
   layerNormMaxError,
+  logFixed,
+  logMaxError,
+  logPlan,
   logSoftmaxMaxError,
   softmaxMaxError,
 } from './ops/nonlinear.ts';
@@ -537,5 +540,39 @@ describe('Exp', () => {
       assert.ok(e <= bound, `exp(${x}): ${e} > ${bound}`);
     }
     t.diagnostic(`Exp: error / bound ${worst.toFixed(4)} (exhaustive), ${worstOrt.toFixed(4)} (onnxruntime)`);
+  });
+});
+
+describe('Log', () => {
+  it('inputs in (0, 300] (every one below 8) within logMaxError; onnxruntime within it too', async (t) => {
+    const plan = logPlan(S);
+    const bytes = unary('Log', [64]);
+    const node = decodeModel(bytes).graph!.node[0]!;
+    let worst = 0;
+    for (let X = 1; X <= 300 * 4096; X += X < 8 * 4096 ? 1 : 7) {
+      const x = X / 4096;
+      const e = Math.abs(Number(logFixed(node, BigInt(X), plan, BigInt(S))) / 4096 - Math.log(x));
+      worst = Math.max(worst, e / logMaxError(S, x));
+    }
+    assert.ok(worst <= 1, `error / bound ${worst}`);
+    const data = Float32Array.from(spread(64, 19, 50).map((v) => Math.abs(v) + 0.01));
+    const got = compileExact(bytes).run({ x: { dtype: 'float32', shape: [64], data } }).outputs['y']!
+      .data as Float32Array;
+    const ref = (await ortRun(bytes, { x: { dtype: 'float32', shape: [64], data } }))['y']!;
+    let worstOrt = 0;
+    for (let i = 0; i < 64; i++) {
+      const x = data[i]!;
+      // input quantization: EPS / x
+      const bound = logMaxError(S, x) + (1.01 * EPS) / x + FLOAT_SLACK;
+      const e = Math.abs(got[i]! - ref[i]!);
+      worstOrt = Math.max(worstOrt, e / bound);
+      assert.ok(e <= bound, `log(${x}): ${e} > ${bound}`);
+    }
+    assert.throws(() =>
+      compileExact(bytes).run({ x: { dtype: 'float32', shape: [64], data: new Float32Array(64) } }),
+    );
+    t.diagnostic(
+      `Log: error / bound ${worst.toFixed(4)} (exhaustive below 8), ${worstOrt.toFixed(4)} (onnxruntime)`,
+    );
   });
 });

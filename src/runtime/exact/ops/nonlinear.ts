@@ -23,6 +23,8 @@
  * - Exp: t = rshiftRound(X L, s) = x log2(e) at 2^(s+8) (L at 2^(s+8)), clamped below at
  *   kMin 2^(s+8) (kMin = -(s+2): smaller results round to 0 anyway), t = k 2^(s+8) + r, p = 2^r
  *   at 2^(s+8) by a piecewise cubic on [0, 1), y = rshiftRound(p 2^(k - kMin), 8 - kMin).
+ * - Log (X > 0): X = 2^k (1 + f), k = bitLength(X) - 1, f = floor((X - 2^k) 2^hi / 2^k) at 2^hi
+ *   (hi = s + 8), ln x = (k - s) ln2 + ln(1 + f) at 2^hi (piecewise on [0, 1)), rounded once to 2^s.
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
@@ -438,7 +440,44 @@ export function expMaxError(s: number, x: number): number {
   return 2 ** -(s + 1) + Math.exp(x) * relative;
 }
 
+export type LogPlan = { hi: number; ln2: bigint; table: PiecewiseTable };
+
+export function logPlan(scale: number): LogPlan {
+  const hi = scale + SOFTMAX_GUARD;
+  return { hi, ln2: ln2Fixed(hi), table: piecewiseTable('log1p', hi, hi) };
+}
+
+/** ln(X / 2^s) at 2^s for X > 0 (see the header). */
+export function logFixed(node: NodeProto, x: bigint, plan: LogPlan, s: bigint): bigint {
+  if (x <= 0n) throw nodeError(node, 'logarithm of a non-positive number');
+  const hi = BigInt(plan.hi);
+  const k = BigInt(x.toString(2).length - 1);
+  const f = ((x - (1n << k)) << hi) >> k;
+  return rshiftRound((k - s) * plan.ln2 + piecewiseAbs(plan.table, f), hi - s);
+}
+
+/**
+ * Stated maximum error of Log at x > 0, scale s: final rounding 2^-(s+1), ln 2's rounding times
+ * |k - s| <= |log2 x| + 1, f's truncation (2^-hi through ln'(1 + f) <= 1), ln(1 + f)'s own error.
+ */
+export function logMaxError(s: number, x: number): number {
+  const hi = s + SOFTMAX_GUARD;
+  return (
+    2 ** -(s + 1) +
+    (Math.abs(Math.log2(x)) + 1) * 2 ** -(hi + 1) +
+    2 ** -hi +
+    piecewiseMaxError('log1p', hi, hi)
+  );
+}
+
 export const nonlinearOps: Record<string, OpImpl> = {
+  Log: ({ node, scale, s }) => {
+    const plan = logPlan(scale);
+    return (inputs) => {
+      const x = asFixed(inputs.get(0), s);
+      return [{ shape: x.shape, data: x.data.map((v) => logFixed(node, v, plan, s)), int: false }];
+    };
+  },
   Exp: ({ scale, s }) => {
     const plan = expPlan(scale);
     return (inputs) => {
