@@ -117,6 +117,22 @@ const cases: OpCase[] = [
     initializers: { one: i64([], [1]), five: i64([1, 1], [5]) },
     tol: 0,
   },
+  {
+    // Exact values (integers, ties): no error beyond the input quantization away from ties.
+    name: 'Round half to even (ties from Floor + 0.5, and random values), Cast float -> int32 -> float',
+    shapes: [[2, 5]],
+    nodes: [
+      node('Floor', ['x'], undefined, ['f']),
+      node('Add', ['f', 'half'], undefined, ['t']),
+      node('Round', ['t'], undefined, ['rt']),
+      node('Round', ['x'], undefined, ['rx']),
+      node('Cast', ['x'], { to: { int: 6 } }, ['ci']),
+      node('Cast', ['ci'], { to: { int: 1 } }, ['cf']),
+      node('Concat', ['rt', 'rx', 'cf'], { axis: { int: 0 } }),
+    ],
+    initializers: { half: f32([], [0.5]) },
+    tol: 0,
+  },
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));

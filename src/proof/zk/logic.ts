@@ -6,7 +6,8 @@
  *   Not is 1 - b, And a product, Or / Xor products plus linear terms.
  * - Where(c, x, y) = y + c * (x - y): linear when x - y is constant, else one product.
  * - Cast of a bool tensor to float scales it to 2^s (linear); Cast of a float tensor to bool is
- *   [x != 0] (Equal's gadget); Cast between integer types of bits is the identity.
+ *   [x != 0] (Equal's gadget), to an integer type trunc(X / 2^s) (`truncFixed`); Cast between
+ *   integer types is the identity when the values fit. Round: half to even (`roundHalfEven`).
  * - Integer tensors: Add, Sub, Mul, Neg (exact; with a float operand as the executor mixes them),
  *   MatMul with a constant integer tensor (exact, linear), Cast between integer
  *   types when the bound fits the target, ArgMax (nonlinear.ts), Gather with non-constant
@@ -31,6 +32,7 @@ export type IntSym = Sym & { int?: boolean };
 
 export const logicCircuitOps: readonly string[] = [
   'And',
+  'Round',
   'Equal',
   'Greater',
   'GreaterOrEqual',
@@ -237,10 +239,53 @@ function cast(node: NodeProto, v: Val, em: Emitter, s: bigint): Val {
     return bools(v.shape, data);
   }
   if (castIsFloat(to)) return v;
-  throw nodeError(
-    node,
-    `casting a non-constant tensor to element type ${to} is not supported in circuits (only float, double and bool)`,
-  );
+  const width = INT_WIDTHS[to];
+  if (!width)
+    throw nodeError(node, `casting a non-constant tensor to element type ${to} is not supported in circuits`);
+  // Float -> integer: truncation toward zero of X / 2^s, as the executor (BigInt division);
+  // the executor then wraps to the width, the identity when the bound fits (else refused).
+  const data = v.data.map((l) => {
+    const t = truncFixed(em, l, s, what);
+    if (!fitsWidth(em.bound(t), t, width))
+      throw nodeError(node, `values may not fit element type ${to}: not supported in circuits`);
+    return t;
+  });
+  return { kind: 'sym', shape: v.shape, data, int: true } as IntSym;
+}
+
+/**
+ * Round half to even at 2^s, as the executor's `roundFixed`: q = floor(X / 2^s) (DivConst),
+ * r = X - q 2^s, up = [r > 2^(s-1)] + [r == 2^(s-1)] * (q mod 2) (q's parity by DivConst by 2).
+ */
+export function roundHalfEven(em: Emitter, l: Lin, s: bigint, what: string): Lin {
+  const one = 1n << s;
+  if (l.terms.size === 0) {
+    const q = l.c >> s;
+    const r = l.c - (q << s);
+    const half = one >> 1n;
+    return linConst((r > half || (r === half && (q & 1n) === 1n) ? q + 1n : q) << s);
+  }
+  const q = em.divFloor(l, one, what);
+  const r = linCombine(l, 1n, q, -one);
+  const half = linConst(one >> 1n);
+  const above = linCombine(linConst(1n), 1n, nonneg(em, linCombine(half, 1n, r, -1n), what), -1n);
+  const tie = isZero(em, linCombine(r, 1n, half, -1n), what);
+  const parity = linCombine(q, 1n, em.divFloor(q, 2n, what), -2n);
+  const up = linCombine(withBitBound(above), 1n, and(em, tie, withBitBound(parity), what), 1n);
+  return scale(linCombine(q, 1n, up, 1n), one);
+}
+
+/**
+ * trunc(X / 2^s) (toward zero): q = floor(X / 2^s) by DivConst, plus 1 when X < 0 and the
+ * remainder X - q 2^s is not 0 (a sign bit and an is-zero bit, one product).
+ */
+export function truncFixed(em: Emitter, l: Lin, s: bigint, what: string): Lin {
+  if (l.terms.size === 0) return linConst(l.c / (1n << s));
+  const q = em.divFloor(l, 1n << s, what);
+  const r = linCombine(l, 1n, q, -(1n << s));
+  const negative = linCombine(linConst(1n), 1n, nonneg(em, l, what), -1n);
+  const inexact = linCombine(linConst(1n), 1n, isZero(em, r, what), -1n);
+  return linCombine(q, 1n, and(em, withBitBound(negative), withBitBound(inexact), what), 1n);
 }
 
 /** Signed / unsigned widths of ONNX integer element types (Cast targets). */
@@ -404,6 +449,13 @@ export function lowerLogic(
   }
   if (node.opType === 'Gather' && isInt(opt(1))) return gatherDynamic(node, get(0), get(1) as Sym, em, s);
   if (node.opType === 'MatMul') return intMatmul(node, get(0), get(1));
+  if (node.opType === 'Round') {
+    const x = get(0);
+    if (isInt(x)) return x;
+    const v = valuesOf(x, false, s);
+    const what = `Round node "${node.name}"`;
+    return { kind: 'sym', shape: v.shape, data: v.data.map((l) => roundHalfEven(em, l, s, what)) };
+  }
   if (node.opType === 'Add' || node.opType === 'Sub' || node.opType === 'Mul' || node.opType === 'Neg')
     return intArith(node, get, em, s);
   if (node.opType === 'ArgMax') return lowerNonlinear(node, get, em, ctx);

@@ -185,6 +185,7 @@ export function lowerNode(
     case 'LessOrEqual':
     case 'Not':
     case 'Or':
+    case 'Round':
     case 'Where':
     case 'Xor':
       return lowerLogic(node, get, opt, em, ctx);

@@ -29,7 +29,7 @@
  *   float32 parameters (integer square root with 96-bit precision).
  * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
  *   HardSigmoid (rshiftRound(alpha x) + beta, clamped), HardSwish, Neg, Abs, Max, Min,
- *   Sum, Mean, Floor, Ceil, Sign, ThresholdedRelu, CumSum (ops/math.ts); ReduceSum / Mean
+ *   Sum, Mean, Floor, Ceil, Round, Sign, ThresholdedRelu, CumSum (ops/math.ts); ReduceSum / Mean
  *   (divRound) / Max / Min / L1 / SumSquare / Prod, GlobalAveragePool / GlobalMaxPool
  *   (ops/reduce.ts); ConvTranspose as Conv (ops/conv-transpose.ts); comparisons, Not,
  *   And, Or, Xor, Where with bool results as unscaled 0/1 (ops/logic.ts); Cast (float <-> double

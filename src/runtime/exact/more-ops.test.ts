@@ -391,6 +391,19 @@ const cases: Case[] = [
     tol: 3 * 2.25 * EPS + 2 * 1.5 * EPS + 2 * EPS,
   },
   {
+    name: 'Round half to even (ties from Floor + 0.5, random values)',
+    x: [2, 5],
+    nodes: [
+      node('Floor', ['x'], undefined, ['f']),
+      node('Add', ['f', 'half'], undefined, ['t']),
+      node('Round', ['t'], undefined, ['rt']),
+      node('Round', ['x'], undefined, ['rx']),
+      node('Concat', ['rt', 'rx'], { axis: { int: 0 } }),
+    ],
+    initializers: { half: f32([], [0.5]) },
+    tol: 0,
+  },
+  {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],
     nodes: [

@@ -1,6 +1,6 @@
 /**
  * Elementwise arithmetic beyond the basic four: Neg, Abs, Max, Min, Sum, Mean, Clip, PRelu,
- * HardSigmoid, HardSwish, ThresholdedRelu, Floor, Ceil, Sign, CumSum and Pow with an integer
+ * HardSigmoid, HardSwish, ThresholdedRelu, Floor, Ceil, Round (half to even), Sign, CumSum and Pow with an integer
  * exponent. Every product of two scaled values is rounded
  * once with `rshiftRound`, as Mul does.
  */
@@ -155,7 +155,22 @@ function cumSum(node: NodeProto, x: XTensor, axisT: XTensor): XTensor {
   return { shape: x.shape, data, int: x.int };
 }
 
+/** Round half to even of a value at 2^s, at 2^s. */
+export function roundFixed(v: bigint, s: bigint): bigint {
+  const q = v >> s;
+  const r = v - (q << s);
+  const half = 1n << (s - 1n);
+  const up = r > half || (r === half && (q & 1n) === 1n);
+  return (up ? q + 1n : q) << s;
+}
+
 export const mathOps: Record<string, OpImpl> = {
+  Round:
+    ({ s }) =>
+    (inputs) => {
+      const x = inputs.get(0);
+      return [x.int ? x : map(x, (v) => roundFixed(v, s))];
+    },
   CumSum:
     ({ node }) =>
     (inputs) => [cumSum(node, inputs.get(0), inputs.get(1))],
