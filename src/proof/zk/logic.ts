@@ -461,6 +461,8 @@ export function lowerLogic(
   if (node.opType === 'ArgMax') return lowerNonlinear(node, get, em, ctx);
   if (INT_REWIRING.has(node.opType) && hasIntInput(node, opt)) {
     const dataInputs = node.opType === 'Concat' ? node.input.map((_, i) => i) : [0];
+    // Float data with a non-constant integer operand (pads, indices...): rewire refuses it by name.
+    if (!dataInputs.some((i) => isInt(opt(i)))) return rewire(node, opt, ctx);
     if (!dataInputs.every((i) => isInt(opt(i)) || opt(i)?.kind === 'const'))
       throw nodeError(node, 'mixes integer and float tensors');
     const out = rewire(node, opt, ctx, true);
