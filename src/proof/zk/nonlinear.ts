@@ -34,6 +34,8 @@
  * - Log: a one-hot h over k with 2^k <= X < 2^(k+1) (two range checks; 2^k and 2^(K-k) linear in
  *   h), f 2^K = (X - 2^k) 2^(K-k) by one product, truncated to 2^hi by DivConst, ln(1 + f)
  *   piecewise, (k - s) ln2 linear, one rounding. X <= 0 has no proof.
+ * - ReduceL2: squares by products, summed, the Sqrt gadget at shift 0; ReduceLogSumExp: the
+ *   row max plus LogSoftmax's ln S.
  * - Sqrt: the prover supplies y; y^2 <= X 2^s <= y^2 + 2y (both range-checked) is isqrt(X 2^s).
  */
 import { PlumbError } from '../../core/errors.ts';
@@ -51,6 +53,7 @@ import {
   SOFTMAX_GUARD,
   softmaxPlan,
 } from '../../runtime/exact/ops/nonlinear.ts';
+import { reduceAxes, reducePlan } from '../../runtime/exact/ops/reduce.ts';
 import {
   type PiecewiseKind,
   type PiecewiseTable,
@@ -72,6 +75,8 @@ export const nonlinearCircuitOps: readonly string[] = [
   'Celu',
   'Elu',
   'Reciprocal',
+  'ReduceL2',
+  'ReduceLogSumExp',
   'Selu',
   'Softsign',
   'Erf',
@@ -738,6 +743,31 @@ function log(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
   });
 }
 
+function reduceNonlinear(
+  node: NodeProto,
+  get: (i: number) => Val,
+  em: Emitter,
+  ctx: LowerContext,
+  kind: 'l2' | 'logsumexp',
+): Sym {
+  const x = symOf(get(0), ctx.s);
+  const what = `${node.opType} node "${node.name}"`;
+  const axes = node.input[1] ? get(1) : undefined;
+  if (axes?.kind === 'sym') throw nodeError(node, 'the axes must be constant');
+  const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, ctx.opset, axes?.t, x.shape.length));
+  const data = groups.map((g) => {
+    const xs = g.map((i) => x.data[i]!);
+    if (xs.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
+    if (kind === 'l2') {
+      const sq = xs.reduce((a, v) => linCombine(a, 1n, product(em, v, v, what), 1n), linConst(0n));
+      return sqrt(em, sq, what, 0);
+    }
+    const { m, sum } = expRow(em, xs, what);
+    return linCombine(m, 1n, lnSumCircuit(em, sum, xs.length, what), 1n);
+  });
+  return { kind: 'sym', shape, data };
+}
+
 /** Lower one nonlinear node with a non-constant input. */
 export function lowerNonlinear(
   node: NodeProto,
@@ -776,6 +806,10 @@ export function lowerNonlinear(
       return exp(node, get(0), em, ctx);
     case 'Log':
       return log(node, get(0), em, ctx);
+    case 'ReduceL2':
+      return reduceNonlinear(node, get, em, ctx, 'l2');
+    case 'ReduceLogSumExp':
+      return reduceNonlinear(node, get, em, ctx, 'logsumexp');
     case 'Reciprocal':
       return divSym(
         node,

@@ -247,6 +247,8 @@ export function lowerNode(
     case 'Sigmoid':
     case 'Softmax':
     case 'Reciprocal':
+    case 'ReduceL2':
+    case 'ReduceLogSumExp':
     case 'Selu':
     case 'Softplus':
     case 'Softsign':

@@ -576,3 +576,43 @@ describe('Log', () => {
     );
   });
 });
+
+describe('ReduceL2 and ReduceLogSumExp against onnxruntime', () => {
+  it('within their bounds (floor of the root; LogSoftmax ln S)', async (t) => {
+    const nodes: NodeSpec[] = [
+      {
+        op: 'ReduceL2',
+        inputs: ['x'],
+        outputs: ['l2'],
+        attrs: { axes: { ints: [1] }, keepdims: { int: 0 } },
+      },
+      { op: 'ReduceLogSumExp', inputs: ['x'], outputs: ['lse'], attrs: { axes: { ints: [2] } } },
+    ];
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [3, 5, 7] }],
+      outputs: nodes.map((o) => ({ name: o.outputs[0]!, dtype: 'float32' as const, shape: null })),
+      nodes,
+      opset: 13,
+    });
+    const data = Float32Array.from(spread(105, 23, 6));
+    const inputs: TensorMap = { x: { dtype: 'float32', shape: [3, 5, 7], data } };
+    const got = compileExact(bytes).run(inputs).outputs;
+    const ref = await ortRun(bytes, inputs);
+    const bounds: Record<string, number> = {
+      // floor 2^-s, input quantization sqrt(n) EPS (|| . || is 1-Lipschitz), float32 on large norms
+      l2: 2 ** -S + Math.sqrt(5) * EPS + 1e-4,
+      // LogSumExp is 1-Lipschitz in the max norm
+      lse: logSoftmaxMaxError(S, 7) + EPS,
+    };
+    for (const name of ['l2', 'lse']) {
+      const a = got[name]!.data as Float32Array;
+      const b = ref[name]!;
+      let worst = 0;
+      for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+      t.diagnostic(
+        `${name}: max abs error ${worst.toExponential(3)} (bound ${bounds[name]!.toExponential(3)})`,
+      );
+      assert.ok(worst <= bounds[name]! + FLOAT_SLACK, `${name}: ${worst}`);
+    }
+  });
+});

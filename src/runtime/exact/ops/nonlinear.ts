@@ -25,6 +25,8 @@
  *   at 2^(s+8) by a piecewise cubic on [0, 1), y = rshiftRound(p 2^(k - kMin), 8 - kMin).
  * - Log (X > 0): X = 2^k (1 + f), k = bitLength(X) - 1, f = floor((X - 2^k) 2^hi / 2^k) at 2^hi
  *   (hi = s + 8), ln x = (k - s) ln2 + ln(1 + f) at 2^hi (piecewise on [0, 1)), rounded once to 2^s.
+ * - ReduceL2: isqrt(sum X^2) (squares at 2^2s, so the root is at 2^s); ReduceLogSumExp: m +
+ *   rshiftRound(lnS, 8) with LogSoftmax's exponentials and ln S (axes as ReduceSum's, `reducePlan`).
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
@@ -46,6 +48,7 @@ import {
 import { asFixed, broadcastIndex, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
+import { reduceAxes, reducePlan } from './reduce.ts';
 
 /** Extra bits of the Softmax exponentials beyond the output scale. */
 export const SOFTMAX_GUARD = 8;
@@ -470,7 +473,33 @@ export function logMaxError(s: number, x: number): number {
   );
 }
 
+/** ReduceLogSumExp of one group at 2^s (see the header). */
+export function logSumExp(xs: readonly bigint[], scale: number): bigint {
+  const { m, sum } = expRow(xs, scale);
+  return m + rshiftRound(lnSum(sum, logSumPlan(xs.length, scale), scale), BigInt(SOFTMAX_GUARD));
+}
+
+function reduceNonlinear(kind: 'l2' | 'logsumexp'): OpImpl {
+  return ({ node, opset, scale, s }) =>
+    (inputs) => {
+      const x = asFixed(inputs.get(0), s);
+      const { shape, groups } = reducePlan(
+        node,
+        x.shape,
+        reduceAxes(node, opset, inputs.opt(1), x.shape.length),
+      );
+      const data = groups.map((g) => {
+        const vals = g.map((i) => x.data[i]!);
+        if (vals.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
+        return kind === 'l2' ? isqrt(vals.reduce((a, b) => a + b * b, 0n)) : logSumExp(vals, scale);
+      });
+      return [{ shape, data, int: false }];
+    };
+}
+
 export const nonlinearOps: Record<string, OpImpl> = {
+  ReduceL2: reduceNonlinear('l2'),
+  ReduceLogSumExp: reduceNonlinear('logsumexp'),
   Log: ({ node, scale, s }) => {
     const plan = logPlan(scale);
     return (inputs) => {
