@@ -4,13 +4,13 @@
  * Add/Sub, Mul, Div, GlobalAveragePool / GlobalMaxPool,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus, Gelu,
  * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Elu, Selu, Celu, Softsign, Reciprocal,
- * Exp, Log, Div by a non-constant (nonlinear.ts);
+ * Exp, Log, ReduceL2, ReduceLogSumExp, Div by a non-constant (nonlinear.ts);
  * Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
  * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare/Prod, CumSum,
  * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,
  * LessOrEqual, GreaterOrEqual, Equal, Not, And, Or, Xor, Where, Cast, integer MatMul, Gather by
  * computed indices, integer Add/Sub/Mul/Neg, Round (logic.ts); and rewiring ops: Identity, Flatten, Reshape, Concat, Dropout,
- * DepthToSpace, Expand, Gather, GatherElements, Pad, Resize / Upsample (nearest; linear: constant-weight taps), Slice,
+ * DepthToSpace, Expand, Gather, GatherElements, Pad, Resize / Upsample (nearest; linear: constant-weight taps), ScatterElements, ScatterND, Slice,
  * SpaceToDepth, Split, Squeeze, Tile, Transpose, Trilu, Unsqueeze (shape-ops.ts); RNN, GRU, LSTM (recurrent.ts: the executor's step function on affine
  * expressions, one Rescale per gate element, products of two signals by the product gadget).
  * Nodes whose inputs are all constants are folded at compile time

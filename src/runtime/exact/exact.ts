@@ -24,7 +24,8 @@
  *   (`geluMaxError`); LayerNormalization: std by isqrt at 2^(s+8), one divRound per element
  *   (`layerNormMaxError`); Elu, Selu, Celu: piecewise exp (`expUnitMaxError`); Softsign, Reciprocal:
  *   divRound; Exp: 2^k (exact) times a piecewise 2^f (`expMaxError`, relative ~2^-(s+8)); Log:
- *   (k - s) ln2 + piecewise ln(1 + f) (`logMaxError`). Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
+ *   (k - s) ln2 + piecewise ln(1 + f) (`logMaxError`); ReduceL2, ReduceLogSumExp likewise.
+ *   Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
  * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
@@ -34,7 +35,7 @@
  *   (ops/reduce.ts); ConvTranspose as Conv (ops/conv-transpose.ts); comparisons, Not,
  *   And, Or, Xor, Where with bool results as unscaled 0/1 (ops/logic.ts); Cast (float <-> double
  *   is the identity, to integers truncates; ops/cast.ts); Expand, Tile, Split, DepthToSpace /
- *   SpaceToDepth, GatherElements, Trilu, Dropout (inference), Resize / Upsample in nearest and (bi)linear
+ *   SpaceToDepth, GatherElements, ScatterElements / ScatterND, Trilu, Dropout (inference), Resize / Upsample in nearest and (bi)linear
  *   mode with onnxruntime's float32 coordinates and weights (ops/layout.ts); Pad in every mode.
  * - RNN, GRU, LSTM (ops/recurrent.ts): each gate's X W^T + H R^T (+ P C) accumulates at 2^2s and is
  *   rounded once, then Wb + Rb (as Gemm); piecewise Sigmoid / Tanh; sums of products of two values
