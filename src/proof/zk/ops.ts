@@ -195,6 +195,8 @@ export function lowerNode(
     case 'Concat':
     case 'DepthToSpace':
     case 'GatherElements':
+    case 'ScatterElements':
+    case 'ScatterND':
     case 'SpaceToDepth':
     case 'Trilu':
     case 'Expand':

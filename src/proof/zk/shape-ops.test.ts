@@ -156,6 +156,19 @@ const cases: OpCase[] = [
     tol: 2 * (4 * 3 * EPS + 2 * EPS),
   },
   {
+    name: 'ScatterND (non-constant updates) -> ScatterElements (constant updates)',
+    shapes: [
+      [3, 4],
+      [1, 4],
+    ],
+    nodes: [
+      node('ScatterND', ['x', 'ir', 'x2'], undefined, ['a']),
+      node('ScatterElements', ['a', 'ie', 'ue'], { axis: { int: 1 } }),
+    ],
+    initializers: { ir: i64([1, 1], [-2]), ie: i64([3, 1], [2, -1, 0]), ue: f32([3, 1], [9, 8, 7]) },
+    tol: MOVED,
+  },
+  {
     name: 'Upsample nearest (opset 9)',
     shapes: [[1, 2, 2, 2]],
     opset: 9,

@@ -1,6 +1,7 @@
 /**
  * Pure rewiring ops in circuits: Concat, DepthToSpace, Dropout (inference), Expand, Gather,
- * GatherElements, Pad, Resize / Upsample (nearest; linear by `resizeLinear`), Slice, SpaceToDepth, Split, Squeeze, Tile,
+ * GatherElements, Pad, Resize / Upsample (nearest; linear by `resizeLinear`), ScatterElements /
+ * ScatterND (constant indices, reduction none), Slice, SpaceToDepth, Split, Squeeze, Tile,
  * Transpose, Trilu, Unsqueeze (Cast between float types: see logic.ts). No constraint: output elements are input elements (or constants the op writes,
  * e.g. Pad's value).
  *
@@ -23,7 +24,7 @@ import { dot, type Lin, linCombine, linConst, type Sym, symOf, type Val } from '
 import type { LowerContext } from './nn.ts';
 
 /** Ops lowered by rewiring, and which of their inputs carry data (the rest must be constants). */
-const DATA_INPUTS: Record<string, 'first' | 'all'> = {
+const DATA_INPUTS: Record<string, 'first' | 'all' | 'scatter'> = {
   Concat: 'all',
   DepthToSpace: 'first',
   Dropout: 'first',
@@ -32,6 +33,8 @@ const DATA_INPUTS: Record<string, 'first' | 'all'> = {
   GatherElements: 'first',
   Pad: 'first',
   Resize: 'first',
+  ScatterElements: 'scatter',
+  ScatterND: 'scatter',
   Slice: 'first',
   SpaceToDepth: 'first',
   Split: 'first',
@@ -77,7 +80,8 @@ export function rewireAll(
   if ((node.opType === 'Resize' || node.opType === 'Upsample') && resizeMode(node) !== 'nearest')
     throw nodeError(node, 'only mode nearest moves values (linear: see resizeLinear)');
   const vals = node.input.map((name, i) => (name ? opt(i) : undefined));
-  const isData = (i: number) => which === 'all' || i === 0;
+  // Scatter: data and updates are moved, the indices (input 1) must be constant.
+  const isData = (i: number) => which === 'all' || i === 0 || (which === 'scatter' && i === 2);
   // Data inputs share one pool of expressions; input i's elements start at base[i].
   const pool: Lin[] = [];
   const base: number[] = [];

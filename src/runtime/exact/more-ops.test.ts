@@ -404,6 +404,25 @@ const cases: Case[] = [
     tol: 0,
   },
   {
+    name: 'ScatterElements (axis 1, negative index), ScatterND (rows and elements)',
+    x: [3, 4],
+    nodes: [
+      node('ScatterElements', ['x', 'ie', 'ue'], { axis: { int: 1 } }, ['a']),
+      node('ScatterND', ['x', 'ir', 'ur'], undefined, ['b']),
+      node('ScatterND', ['x', 'ip', 'up'], undefined, ['c']),
+      node('Concat', ['a', 'b', 'c'], { axis: { int: 0 } }),
+    ],
+    initializers: {
+      ie: i64([3, 1], [2, -1, 0]),
+      ue: f32([3, 1], [9, 8, 7]),
+      ir: i64([1, 1], [-2]),
+      ur: f32([1, 4], [1, 2, 3, 4]),
+      ip: i64([2, 2], [0, 3, 2, 1]),
+      up: f32([2], [-5, 5]),
+    },
+    tol: moved,
+  },
+  {
     name: 'Less, Not, Greater, And, Where',
     x: [3, 4],
     nodes: [

@@ -1,6 +1,7 @@
 /**
  * Ops that copy elements to a new layout without computing on them: Expand, Tile, Split, Resize /
- * Upsample in nearest mode, DepthToSpace / SpaceToDepth, GatherElements, Trilu, and Dropout
+ * Upsample in nearest mode, DepthToSpace / SpaceToDepth, GatherElements, ScatterElements /
+ * ScatterND (reduction none), Trilu, and Dropout
  * (inference: the identity). Each is an output-element -> input-element map (`gatherByIndex`),
  * so the circuit compiler can reuse it unchanged (src/proof/zk/shape-ops.ts).
  */
@@ -345,7 +346,57 @@ function trilu(node: NodeProto, x: XTensor, k: number): XTensor {
   });
 }
 
+/** ScatterElements / ScatterND with reduction none: a copy of data with updates written in. */
+function scatter(node: NodeProto, x: XTensor, ind: XTensor, upd: XTensor, s: bigint): XTensor {
+  const reduction = attrString(node, 'reduction', 'none');
+  if (reduction !== 'none') throw nodeError(node, `reduction ${reduction} is not supported (only none)`);
+  const int = x.int && upd.int;
+  const [data, up] = int ? [x, upd] : [asFixed(x, s), asFixed(upd, s)];
+  const out = [...data.data];
+  const idx = intValues(ind, node, 'indices');
+  const rank = x.shape.length;
+  const st = strides(x.shape);
+  const at = (v: number, d: number) => {
+    const dim = x.shape[d]!;
+    const j = v < 0 ? v + dim : v;
+    if (j < 0 || j >= dim) throw nodeError(node, `index ${v} is out of range for dimension ${dim}`);
+    return j;
+  };
+  if (node.opType === 'ScatterElements') {
+    if (ind.shape.length !== rank || upd.shape.some((d, i) => d !== ind.shape[i]))
+      throw nodeError(node, 'indices and updates must have the same shape, of the data rank');
+    const axis = normAxis(attrInt(node, 'axis', 0), rank, node);
+    const ist = strides(ind.shape);
+    for (let k = 0; k < idx.length; k++) {
+      let dst = 0;
+      for (let d = 0; d < rank; d++) {
+        const c = Math.floor(k / ist[d]!) % ind.shape[d]!;
+        dst += (d === axis ? at(idx[k]!, d) : c) * st[d]!;
+      }
+      out[dst] = up.data[k]!;
+    }
+  } else {
+    const K = ind.shape[ind.shape.length - 1]!;
+    if (K > rank) throw nodeError(node, 'index tuples are longer than the data rank');
+    const tuples = idx.length / K;
+    const slice = st[K - 1]!;
+    if (up.data.length !== tuples * slice) throw nodeError(node, 'updates do not match indices and data');
+    for (let t = 0; t < tuples; t++) {
+      let dst = 0;
+      for (let d = 0; d < K; d++) dst += at(idx[t * K + d]!, d) * st[d]!;
+      for (let i = 0; i < slice; i++) out[dst + i] = up.data[t * slice + i]!;
+    }
+  }
+  return { shape: x.shape, data: out, int };
+}
+
 export const layoutOps: Record<string, OpImpl> = {
+  ScatterElements:
+    ({ node, s }) =>
+    (inputs) => [scatter(node, inputs.get(0), inputs.get(1), inputs.get(2), s)],
+  ScatterND:
+    ({ node, s }) =>
+    (inputs) => [scatter(node, inputs.get(0), inputs.get(1), inputs.get(2), s)],
   DepthToSpace:
     ({ node }) =>
     (inputs) => [depthSpace(node, inputs.get(0), true)],
