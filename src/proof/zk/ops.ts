@@ -8,8 +8,8 @@ import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { flattenShape, reshapeShape } from '../../runtime/exact/ops/shape.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
-import { gemmGeneral, gemmIsGeneral, lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
 import { convTranspose } from './conv-transpose.ts';
+import { gemmGeneral, gemmIsGeneral, lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
