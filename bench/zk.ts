@@ -37,6 +37,8 @@ type Row = {
   verifyMs?: number;
   proofBytes?: number;
   maxAbsError?: number;
+  /** The exact executor's reported error bound on this input. */
+  errorBound?: number;
   plainMs?: number;
   proveOverPlain?: number;
 };
@@ -76,10 +78,11 @@ async function benchModel(name: string, workRoot: string, ptauDir: string, maxPo
       proveMs,
       verifyMs: r.verifyMs,
       proofBytes: r.proofBytes,
-      maxAbsError: r.maxAbsError,
-      plainMs: r.plainMs,
-      proveOverPlain: proveMs / r.plainMs,
+      ...(Number.isNaN(r.maxAbsError) ? {} : { maxAbsError: r.maxAbsError }),
+      ...(r.errorBound.bound !== undefined ? { errorBound: r.errorBound.bound } : {}),
+      ...(Number.isNaN(r.plainMs) ? {} : { plainMs: r.plainMs, proveOverPlain: proveMs / r.plainMs }),
     };
+    if (r.ortError) row.reason = `no float reference: ${r.ortError}`;
     if (!r.verified) row.reason = 'the proof did not verify';
     else if (r.exactMismatches.length > 0)
       row.reason = `outputs differ from the exact executor: ${r.exactMismatches.join(', ')}`;
@@ -152,9 +155,10 @@ async function main(): Promise<void> {
         'verify ms',
         'proof B',
         'max |err|',
+        'bound',
         'plain ms',
         'prove/plain',
-        'why not',
+        'note',
       ],
       rows.map((r) => [
         r.model,
@@ -168,9 +172,10 @@ async function main(): Promise<void> {
         fmt(r.verifyMs, 0),
         r.proofBytes?.toString() ?? '',
         e(r.maxAbsError),
+        e(r.errorBound),
         fmt(r.plainMs, 3),
         r.proveOverPlain === undefined ? '' : `${Math.round(r.proveOverPlain).toLocaleString('en-US')}x`,
-        r.status === 'proven' ? '' : (r.reason ?? ''),
+        (r.reason ?? '').slice(0, 90),
       ]),
     )}`,
   );
