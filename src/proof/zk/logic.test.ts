@@ -133,6 +133,21 @@ const cases: OpCase[] = [
     initializers: { half: f32([], [0.5]) },
     tol: 0,
   },
+  {
+    name: 'bool tensors through Split, Trilu and GatherElements, then Where',
+    shapes: [[2, 4]],
+    opset: 18,
+    nodes: [
+      node('Less', ['x', 'z'], undefined, ['lt']),
+      node('Split', ['lt'], { axis: { int: 1 }, num_outputs: { int: 2 } }, ['p', 'q']),
+      node('Concat', ['q', 'p'], { axis: { int: 1 } }, ['c']),
+      node('Trilu', ['c'], undefined, ['t']),
+      node('GatherElements', ['t', 'ix'], { axis: { int: 1 } }, ['g']),
+      node('Where', ['g', 'x', 'k']),
+    ],
+    initializers: { z: f32([], [0]), ix: i64([2, 4], [3, 2, 1, 0, 0, 0, 1, -1]), k: f32([], [-9]) },
+    tol: EPS,
+  },
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));

@@ -25,7 +25,7 @@ import type { Emitter } from './gadgets.ts';
 import { type Lin, linCombine, linConst, linSignal, type Sym, type Val } from './lin.ts';
 import type { LowerContext } from './nn.ts';
 import { lowerNonlinear } from './nonlinear.ts';
-import { rewire } from './shape-ops.ts';
+import { rewire, rewireAll } from './shape-ops.ts';
 
 /** A symbolic tensor of unscaled integers (bool results, integer inputs). */
 export type IntSym = Sym & { int?: boolean };
@@ -47,16 +47,24 @@ export const logicCircuitOps: readonly string[] = [
 /** Rewiring ops that carry integer tensors unchanged. */
 const INT_REWIRING = new Set([
   'Concat',
+  'DepthToSpace',
+  'Dropout',
   'Expand',
   'Flatten',
   'Gather',
+  'GatherElements',
   'Identity',
   'Pad',
   'Reshape',
+  'ScatterElements',
+  'ScatterND',
   'Slice',
+  'SpaceToDepth',
+  'Split',
   'Squeeze',
   'Tile',
   'Transpose',
+  'Trilu',
   'Unsqueeze',
 ]);
 
@@ -421,7 +429,7 @@ export function lowerLogic(
   opt: (i: number) => Val | undefined,
   em: Emitter,
   ctx: LowerContext,
-): Val {
+): Val | Val[] {
   const s = ctx.s;
   switch (node.opType) {
     case 'Less':
@@ -460,13 +468,20 @@ export function lowerLogic(
     return intArith(node, get, em, s);
   if (node.opType === 'ArgMax') return lowerNonlinear(node, get, em, ctx);
   if (INT_REWIRING.has(node.opType) && hasIntInput(node, opt)) {
-    const dataInputs = node.opType === 'Concat' ? node.input.map((_, i) => i) : [0];
+    const dataInputs =
+      node.opType === 'Concat'
+        ? node.input.map((_, i) => i)
+        : node.opType.startsWith('Scatter')
+          ? [0, 2]
+          : [0];
     // Float data with a non-constant integer operand (pads, indices...): rewire refuses it by name.
     if (!dataInputs.some((i) => isInt(opt(i)))) return rewire(node, opt, ctx);
     if (!dataInputs.every((i) => isInt(opt(i)) || opt(i)?.kind === 'const'))
       throw nodeError(node, 'mixes integer and float tensors');
-    const out = rewire(node, opt, ctx, true);
-    return { ...out, int: true } as IntSym;
+    // Every output (Split has several); constants (Dropout's mask) stay constants.
+    return rewireAll(node, opt, ctx, true).map((v) =>
+      v.kind === 'sym' ? ({ ...v, int: true } as IntSym) : v,
+    );
   }
   throw nodeError(
     node,
