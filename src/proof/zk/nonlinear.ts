@@ -22,7 +22,7 @@
  * - Div by a non-constant divisor q (executor: divRound(p 2^s, q)): the sign bit of q, |q| and
  *   the sign-adjusted numerator by two products, then DivSignal of 2^(s+1) p' + |q| by 2 |q|
  *   (q = 0 has no proof: DivSignal needs a divisor >= 1; the executor fails too).
- * - LayerNormalization (Y only): the executor's steps: mean by DivConst, sum of squares by
+ * - LayerNormalization (Y only), InstanceNormalization: the executor's steps: mean by DivConst, sum of squares by
  *   products, variance by DivConst, std by the Sqrt gadget, each d / std by DivSignal, then the
  *   Scale product and B as a Rescale.
  * - Elu / Selu / Celu: the sign bit of x selects x or the rounded alpha (exp(u) - 1) (one
@@ -46,6 +46,7 @@ import {
   eluPlan,
   expPlan,
   geluPlan,
+  instanceNormPlan,
   LAYERNORM_GUARD,
   layerNormPlan,
   logPlan,
@@ -82,6 +83,7 @@ export const nonlinearCircuitOps: readonly string[] = [
   'Erf',
   'Exp',
   'Gelu',
+  'InstanceNormalization',
   'LayerNormalization',
   'Log',
   'LogSoftmax',
@@ -573,26 +575,74 @@ function layerNorm(node: NodeProto, get: (i: number) => Val, em: Emitter, ctx: L
   const plan = layerNormPlan(node, ctx.scale, x.shape);
   const gi = plan.paramIndex(gamma.shape);
   const bi = beta ? plan.paramIndex(beta.shape) : undefined;
-  const guard = BigInt(LAYERNORM_GUARD);
   const data = new Array<Lin>(x.data.length);
   for (const row of plan.rows) {
-    const n = BigInt(row.length);
-    const xs = row.map((i) => x.data[i]!);
-    const sum = xs.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
-    // divRound(a, n) = floor((2a + n) / 2n)
-    const mean = em.divFloor(linCombine(sum, 2n, linConst(n), 1n), 2n * n, what);
-    const d = xs.map((v) => linCombine(v, 1n, mean, -1n));
-    const sq = d.reduce((a, v) => linCombine(a, 1n, product(em, v, v, what), 1n), linConst(0n));
-    const variance = em.divFloor(linCombine(sq, 2n, linConst(n), 1n), 2n * n, what);
-    const std = sqrt(em, linCombine(variance, 1n, linConst(plan.eps), 1n), what, 2 * LAYERNORM_GUARD);
-    const qBits = bitLength(isqrt(n) + 1n) + em.s + 3;
+    const y = normalizedRow(
+      em,
+      row.map((i) => x.data[i]!),
+      plan.eps,
+      what,
+    );
     row.forEach((i, j) => {
-      const num = linCombine(d[j]!, 2n << (ctx.s + guard), std, 1n);
-      const y = divSignal(em, num, linCombine(std, 2n, linConst(0n), 0n), qBits, what);
       const g = gamma.data[gi[j]!]!;
-      data[i] = em.rescale(linCombine(y, g, linConst(0n), 0n), beta && bi ? beta.data[bi[j]!]! : 0n, what);
+      data[i] = em.rescale(
+        linCombine(y[j]!, g, linConst(0n), 0n),
+        beta && bi ? beta.data[bi[j]!]! : 0n,
+        what,
+      );
     });
   }
+  return { kind: 'sym', shape: x.shape, data };
+}
+
+/** The executor's `layerNormRow` (before Scale and B): mean, variance, std, one DivSignal each. */
+function normalizedRow(em: Emitter, xs: Lin[], eps: bigint, what: string): Lin[] {
+  const n = BigInt(xs.length);
+  const s = BigInt(em.s);
+  const sum = xs.reduce((a, b) => linCombine(a, 1n, b, 1n), linConst(0n));
+  // divRound(a, n) = floor((2a + n) / 2n)
+  const mean = em.divFloor(linCombine(sum, 2n, linConst(n), 1n), 2n * n, what);
+  const d = xs.map((v) => linCombine(v, 1n, mean, -1n));
+  const sq = d.reduce((a, v) => linCombine(a, 1n, product(em, v, v, what), 1n), linConst(0n));
+  const variance = em.divFloor(linCombine(sq, 2n, linConst(n), 1n), 2n * n, what);
+  const std = sqrt(em, linCombine(variance, 1n, linConst(eps), 1n), what, 2 * LAYERNORM_GUARD);
+  const qBits = bitLength(isqrt(n) + 1n) + em.s + 3;
+  return d.map((v) =>
+    divSignal(
+      em,
+      linCombine(v, 2n << (s + BigInt(LAYERNORM_GUARD)), std, 1n),
+      linCombine(std, 2n, linConst(0n), 0n),
+      qBits,
+      what,
+    ),
+  );
+}
+
+function instanceNorm(node: NodeProto, get: (i: number) => Val, em: Emitter, ctx: LowerContext): Sym {
+  const x = symOf(get(0), ctx.s);
+  const what = `InstanceNormalization node "${node.name}"`;
+  const gv = get(1);
+  const bv = get(2);
+  if (gv.kind !== 'const' || bv.kind !== 'const')
+    throw nodeError(node, 'scale and B must be constants in circuits');
+  const gamma = asFixed(gv.t, ctx.s);
+  const beta = asFixed(bv.t, ctx.s);
+  const plan = instanceNormPlan(node, ctx.scale, x.shape);
+  if (gamma.data.length !== plan.channels || beta.data.length !== plan.channels)
+    throw nodeError(node, `scale and B must have ${plan.channels} values`);
+  const data = new Array<Lin>(x.data.length);
+  plan.rows.forEach((row, r) => {
+    const c = r % plan.channels;
+    const y = normalizedRow(
+      em,
+      row.map((i) => x.data[i]!),
+      plan.eps,
+      what,
+    );
+    row.forEach((i, j) => {
+      data[i] = em.rescale(linCombine(y[j]!, gamma.data[c]!, linConst(0n), 0n), beta.data[c]!, what);
+    });
+  });
   return { kind: 'sym', shape: x.shape, data };
 }
 
@@ -796,6 +846,8 @@ export function lowerNonlinear(
       return gelu(node, get(0), em, ctx);
     case 'LayerNormalization':
       return layerNorm(node, get, em, ctx);
+    case 'InstanceNormalization':
+      return instanceNorm(node, get, em, ctx);
     case 'Elu':
     case 'Selu':
     case 'Celu':

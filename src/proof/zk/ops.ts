@@ -243,6 +243,7 @@ export function lowerNode(
     case 'Erf':
     case 'Exp':
     case 'Gelu':
+    case 'InstanceNormalization':
     case 'LayerNormalization':
     case 'Log':
     case 'LogSoftmax':

@@ -616,3 +616,45 @@ describe('ReduceL2 and ReduceLogSumExp against onnxruntime', () => {
     }
   });
 });
+
+describe('InstanceNormalization against onnxruntime', () => {
+  it('per channel over the spatial axes, within layerNormMaxError', async (t) => {
+    const r = seededRandom(29);
+    const shape = [2, 3, 4, 5];
+    const gamma = Float32Array.of(1.5, -0.5, 0.8);
+    const beta = Float32Array.of(0.1, 0, -0.3);
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: null }],
+      initializers: {
+        g: { dtype: 'float32', shape: [3], data: gamma },
+        b: { dtype: 'float32', shape: [3], data: beta },
+      },
+      nodes: [
+        {
+          op: 'InstanceNormalization',
+          inputs: ['x', 'g', 'b'],
+          outputs: ['y'],
+          attrs: { epsilon: { float: 1e-5 } },
+        },
+      ],
+    });
+    const data = Float32Array.from({ length: 120 }, () => (r() * 2 - 1) * 4);
+    let minStd = Infinity;
+    let maxY = 0;
+    for (let o = 0; o < 6; o++) {
+      const row = Array.from(data.subarray(o * 20, (o + 1) * 20));
+      const mean = row.reduce((a, b) => a + b, 0) / 20;
+      const std = Math.sqrt(row.reduce((a, v) => a + (v - mean) ** 2, 0) / 20 + 1e-5);
+      minStd = Math.min(minStd, std);
+      for (const v of row) maxY = Math.max(maxY, Math.abs(v - mean) / std);
+    }
+    const err = await maxErrorVsOrt(bytes, { x: { dtype: 'float32', shape, data } }, 'y');
+    const bound =
+      layerNormMaxError(S, minStd, maxY, 1.5) + (1.5 * 2 * EPS * (1 + maxY)) / minStd + FLOAT_SLACK;
+    t.diagnostic(
+      `InstanceNormalization: max abs error ${err.toExponential(3)} (bound ${bound.toExponential(3)})`,
+    );
+    assert.ok(err <= bound, `${err} > ${bound}`);
+  });
+});

@@ -16,6 +16,7 @@
  * - LayerNormalization (Y only) over the axes from `axis`: mean = divRound(sum, n), d = X - mean,
  *   var = divRound(sum d^2, n) at 2^2s (one rounding), std = isqrt((var + eps) 2^16) at 2^(s+8)
  *   (eps at 2^2s), y = divRound(d 2^(s+8), std), Y = rshiftRound(y Scale, s) + B.
+ *   InstanceNormalization: the same per (n, c) over the spatial axes, Scale and B per channel.
  * - Elu, Selu, Celu: E = exp(X) for X < 0 by the piecewise exp at 2^s; Elu = X >= 0 ? X :
  *   rshiftRound(alpha (E - 2^s), s); Selu = rshiftRound(gamma Elu_alpha, s); Celu = X >= 0 ? X :
  *   rshiftRound(alpha (exp(u) - 2^s), s) with u = divRound(X 2^s, alpha) (`expUnitMaxError`).
@@ -333,6 +334,49 @@ const layerNorm: OpImpl =
     return [{ shape: x.shape, data: out, int: false }];
   };
 
+/** InstanceNormalization's rows (one per n, c over the spatial axes) and epsilon at 2^2s. */
+export function instanceNormPlan(
+  node: NodeProto,
+  scale: number,
+  shape: readonly number[],
+): { rows: number[][]; channels: number; eps: bigint } {
+  if (shape.length < 3) throw nodeError(node, 'the input must have spatial axes (N x C x D1 ...)');
+  const channels = shape[1]!;
+  const inner = size(shape.slice(2));
+  const rows = Array.from({ length: shape[0]! * channels }, (_, r) =>
+    Array.from({ length: inner }, (_, j) => r * inner + j),
+  );
+  return {
+    rows,
+    channels,
+    eps: quantizeRational(f32ToRational(attrFloat(node, 'epsilon', 1e-5)), 2 * scale),
+  };
+}
+
+const instanceNorm: OpImpl =
+  ({ node, scale, s }) =>
+  (inputs) => {
+    const x = asFixed(inputs.get(0), s);
+    const gamma = asFixed(inputs.get(1), s);
+    const beta = asFixed(inputs.get(2), s);
+    const plan = instanceNormPlan(node, scale, x.shape);
+    if (gamma.data.length !== plan.channels || beta.data.length !== plan.channels)
+      throw nodeError(node, `scale and B must have ${plan.channels} values`);
+    const out = new Array<bigint>(x.data.length);
+    plan.rows.forEach((row, r) => {
+      const c = r % plan.channels;
+      const y = layerNormRow(
+        row.map((i) => x.data[i]!),
+        plan.eps,
+        s,
+      );
+      row.forEach((i, j) => {
+        out[i] = rshiftRound(y[j]! * gamma.data[c]!, s) + beta.data[c]!;
+      });
+    });
+    return [{ shape: x.shape, data: out, int: false }];
+  };
+
 const sqrt: OpImpl =
   ({ node, s }) =>
   (inputs) => {
@@ -527,6 +571,7 @@ export const nonlinearOps: Record<string, OpImpl> = {
   LogSoftmax: softmax(logSoftmaxRow),
   Sqrt: sqrt,
   LayerNormalization: layerNorm,
+  InstanceNormalization: instanceNorm,
   Gelu: ({ node, scale, s }) => {
     const plan = geluPlan(node, scale);
     return (inputs) => {
