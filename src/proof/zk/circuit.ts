@@ -4,7 +4,7 @@
  * Add/Sub, Mul, Div, GlobalAveragePool / GlobalMaxPool,
  * BatchNormalization, Relu, LeakyRelu, MaxPool, AveragePool, Sigmoid, Tanh, Erf, Softplus, Gelu,
  * Softmax, LogSoftmax, ArgMax, Sqrt, LayerNormalization, Elu, Selu, Celu, Softsign, Reciprocal,
- * Exp, Log, ReduceL2, ReduceLogSumExp, Div by a non-constant (nonlinear.ts);
+ * Exp, Log, ReduceL2, ReduceLogSumExp, InstanceNormalization, Div by a non-constant (nonlinear.ts);
  * Pow, Neg, Abs, Max, Min, Clip, PRelu, HardSigmoid,
  * HardSwish, ThresholdedRelu, Sum, Mean, Floor, Ceil, Sign, ReduceSum/Mean/Max/Min/L1/SumSquare/Prod, CumSum,
  * products of non-constant tensors in Mul / MatMul / Gemm (elementwise.ts); Less, Greater,

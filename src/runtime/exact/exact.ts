@@ -22,8 +22,8 @@
  *   2^(s+8), divRound by the row sum (`softmaxMaxError`); LogSoftmax: ln of the sum from its bit
  *   length and a piecewise ln(1 + f) (`logSoftmaxMaxError`); Gelu: erf / tanh at 2^(s+4)
  *   (`geluMaxError`); LayerNormalization: std by isqrt at 2^(s+8), one divRound per element
- *   (`layerNormMaxError`); Elu, Selu, Celu: piecewise exp (`expUnitMaxError`); Softsign, Reciprocal:
- *   divRound; Exp: 2^k (exact) times a piecewise 2^f (`expMaxError`, relative ~2^-(s+8)); Log:
+ *   (`layerNormMaxError`), InstanceNormalization the same per channel; Elu, Selu, Celu:
+ *   piecewise exp (`expUnitMaxError`); Softsign, Reciprocal: divRound; Exp: 2^k (exact) times a piecewise 2^f (`expMaxError`, relative ~2^-(s+8)); Log:
  *   (k - s) ln2 + piecewise ln(1 + f) (`logMaxError`); ReduceL2, ReduceLogSumExp likewise.
  *   Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
