@@ -23,9 +23,10 @@
  *   length and a piecewise ln(1 + f) (`logSoftmaxMaxError`); Gelu: erf / tanh at 2^(s+4)
  *   (`geluMaxError`); LayerNormalization: std by isqrt at 2^(s+8), one divRound per element
  *   (`layerNormMaxError`), InstanceNormalization the same per channel; Elu, Selu, Celu:
- *   piecewise exp (`expUnitMaxError`); Softsign, Reciprocal: divRound; Exp: 2^k (exact) times a piecewise 2^f (`expMaxError`, relative ~2^-(s+8)); Log:
- *   (k - s) ln2 + piecewise ln(1 + f) (`logMaxError`); ReduceL2, ReduceLogSumExp likewise.
- *   Sqrt: isqrt(X * 2^s). See ops/nonlinear.ts.
+ *   piecewise exp (`expUnitMaxError`); Softsign, Reciprocal: divRound; Exp: 2^k (exact) times
+ *   a piecewise 2^f (`expMaxError`, relative ~2^-(s+8)); Log: (k - s) ln2 + piecewise
+ *   ln(1 + f) (`logMaxError`); ReduceL2, ReduceLogSumExp likewise. Sqrt: isqrt(X * 2^s).
+ *   See ops/nonlinear.ts.
  * - BatchNormalization (inference) is folded at compile time to y = x*a + b from the exact
  *   float32 parameters (integer square root with 96-bit precision).
  * - More ops, same rules: Pow (integer exponents: repeated rounded products), Clip, PRelu,
