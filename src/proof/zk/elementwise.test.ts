@@ -195,7 +195,8 @@ const cases: OpCase[] = [
 ];
 
 /** Corpus models these ops make provable. */
-const corpusModels = ['clip', 'hard_sigmoid', 'log_softmax', 'hard_swish', '1l_prelu', '1l_var'];
+/** tutorial: Pow and a MatMul of two inputs here, its Sigmoid in nonlinear.ts. */
+const corpusModels = ['clip', 'hard_sigmoid', 'log_softmax', 'hard_swish', '1l_prelu', '1l_var', 'tutorial'];
 
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-arith-'));
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
