@@ -170,10 +170,16 @@ function compare(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): IntSy
 
 const withBitBound = (l: Lin): Lin => ({ ...l, bound: 1n, nonneg: true });
 
+/** A bool operand: a constant or a non-constant integer (bool) tensor, never values at 2^s. */
+function boolOperand(node: NodeProto, v: Val, what: string): Val {
+  if (v.kind === 'sym' && !isInt(v)) throw nodeError(node, `${what} must be a bool tensor`);
+  return v;
+}
+
 function logical(node: NodeProto, a: Val, b: Val, em: Emitter): IntSym {
   const what = `${node.opType} node "${node.name}"`;
-  const x = valuesOf(a, true, 0n);
-  const y = valuesOf(b, true, 0n);
+  const x = valuesOf(boolOperand(node, a, 'input 0'), true, 0n);
+  const y = valuesOf(boolOperand(node, b, 'input 1'), true, 0n);
   const { shape, data } = zip(node, x, y, (p0, q0) => {
     const p = asBit(em, p0, what);
     const q = asBit(em, q0, what);
@@ -189,7 +195,7 @@ function where(node: NodeProto, cv: Val, a: Val, b: Val, em: Emitter, s: bigint)
   const what = `Where node "${node.name}"`;
   if (cv.kind === 'const') throw nodeError(node, 'a constant condition should have been folded');
   const int = (a.kind === 'const' ? a.t.int : isInt(a)) && (b.kind === 'const' ? b.t.int : isInt(b));
-  const c = valuesOf(cv, true, s);
+  const c = valuesOf(boolOperand(node, cv, 'the condition'), true, s);
   const x = valuesOf(a, int, s);
   const y = valuesOf(b, int, s);
   const shape = broadcastShape(broadcastShape(c.shape, x.shape, node), y.shape, node);
@@ -440,7 +446,7 @@ export function lowerLogic(
       return compare(node, get(0), get(1), em, s);
     case 'Not': {
       const what = `Not node "${node.name}"`;
-      const x = valuesOf(get(0), true, s);
+      const x = valuesOf(boolOperand(node, get(0), 'the input'), true, s);
       return bools(
         x.shape,
         x.data.map((l) => withBitBound(linCombine(linConst(1n), 1n, asBit(em, l, what), -1n))),
