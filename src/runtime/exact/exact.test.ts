@@ -13,8 +13,6 @@ import { checkSupport, compileExact } from './exact.ts';
 
 const corpus = '/work/shared/corpus/ezkl';
 const S = 12;
-/** One rounding: half a unit of 2^-s. */
-const EPS = 2 ** -(S + 1);
 /** Slack for onnxruntime's own float32 rounding. */
 const FLOAT_SLACK = 1e-5;
 

@@ -20,6 +20,8 @@ import {
   logMaxError,
   logPlan,
   logSoftmaxMaxError,
+  SELU_ALPHA,
+  SELU_GAMMA,
   softmaxMaxError,
 } from './ops/nonlinear.ts';
 import {
@@ -489,7 +491,7 @@ describe('Elu, Selu, Celu, Softsign, Reciprocal against onnxruntime', () => {
     const inputs: TensorMap = { x: { dtype: 'float32', shape: [n], data } };
     const got = compileExact(bytes).run(inputs).outputs;
     const ref = await ortRun(bytes, inputs);
-    const selu = { alpha: 1.67326319217681884765625, gamma: 1.05070102214813232421875 };
+    const selu = { alpha: SELU_ALPHA, gamma: SELU_GAMMA };
     const bound: Record<string, (x: number) => number> = {
       elu: () => EPS + expUnitMaxError(S, 0.7),
       // gamma's quantization scales with |elu(x)|

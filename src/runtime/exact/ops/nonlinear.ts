@@ -51,6 +51,10 @@ import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
 import { reduceAxes, reducePlan } from './reduce.ts';
 
+/** Selu's default alpha and gamma, as the float32 attributes ONNX stores (the float32 nearest the constants). */
+export const SELU_ALPHA = Math.fround(1.6732632423543772);
+export const SELU_GAMMA = Math.fround(1.0507009873554805);
+
 /** Extra bits of the Softmax exponentials beyond the output scale. */
 export const SOFTMAX_GUARD = 8;
 
@@ -401,8 +405,8 @@ export type EluPlan = { kind: EluKind; alpha: bigint; gamma: bigint; exp: Piecew
 export function eluPlan(node: NodeProto, scale: number): EluPlan {
   const kind = node.opType as EluKind;
   const q = (v: number) => quantizeRational(f32ToRational(v), scale);
-  const alpha = q(attrFloat(node, 'alpha', kind === 'Selu' ? 1.67326319217681884765625 : 1));
-  const gamma = q(attrFloat(node, 'gamma', 1.05070102214813232421875));
+  const alpha = q(attrFloat(node, 'alpha', kind === 'Selu' ? SELU_ALPHA : 1));
+  const gamma = q(attrFloat(node, 'gamma', SELU_GAMMA));
   if (kind === 'Celu' && alpha <= 0n) throw nodeError(node, 'alpha must be positive');
   return { kind, alpha, gamma, exp: piecewiseTable('exp', scale) };
 }
