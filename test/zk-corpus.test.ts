@@ -42,6 +42,13 @@ const proven = [
   'rnn',
   'gru',
   'lstm',
+  // nonlinear activations (piecewise approximations with a reported error)
+  '1l_sigmoid',
+  '1l_tanh',
+  '1l_softmax',
+  '1l_erf',
+  '2l_relu_sigmoid_small',
+  'hard_swish',
 ];
 
 /** onnxruntime's own float32 rounding, on top of the executor's reported bound. */
