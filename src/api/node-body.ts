@@ -17,6 +17,20 @@ export function incomingOf(c: Context): IncomingMessage | undefined {
   return env?.incoming;
 }
 
+/**
+ * A raw upload's body, streamed: Node's request when there is one (cheaper than the web
+ * stream), else the web body; refused up front when its declared length is over `maxBytes`.
+ */
+export function uploadBody(c: Context, maxBytes: number): AsyncIterable<Uint8Array> | null {
+  const declared = Number(c.req.header('content-length') ?? Number.NaN);
+  if (declared > maxBytes)
+    throw new PlumbError(
+      'PAYLOAD_TOO_LARGE',
+      `upload of ${declared} bytes is over this node's limit of ${maxBytes} bytes`,
+    );
+  return incomingOf(c) ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
+}
+
 function tooLarge(maxBytes: number): PlumbError {
   return new PlumbError('PAYLOAD_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes`);
 }

@@ -4,7 +4,7 @@ import { PlumbError } from '../../core/errors.ts';
 import type { PlumbNode } from '../../node/node.ts';
 import { type PushModelReturnType, pushModel } from '../../node/push-model.ts';
 import type { SetupProgress } from '../../proof/zk/setup.ts';
-import { incomingOf } from '../node-body.ts';
+import { uploadBody } from '../node-body.ts';
 import { problemResponse } from '../problem.ts';
 import {
   ModelFileSchema,
@@ -13,13 +13,12 @@ import {
   RepositorySchema,
   VersionSchema,
 } from '../schemas.ts';
-import { errorResponses, json } from './responses.ts';
+import { binaryContent, cidParams, errorResponses, json } from './responses.ts';
 
 const repoParams = z.object({
   owner: z.string().openapi({ param: { name: 'owner', in: 'path' }, example: 'acme' }),
   name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'mlp' }),
 });
-const cidParams = z.object({ cid: z.string().openapi({ param: { name: 'cid', in: 'path' } }) });
 
 const list = createRoute({
   method: 'get',
@@ -36,10 +35,7 @@ const push = createRoute({
   summary: 'Push a model file (the raw ONNX bytes as the body, streamed)',
   request: {
     query: PushQuerySchema,
-    body: {
-      required: true,
-      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
-    },
+    body: { required: true, content: binaryContent },
   },
   responses: {
     201: {
@@ -96,10 +92,7 @@ const content = createRoute({
   summary: 'Download the bytes of a CID (re-hashed as they stream)',
   request: { params: cidParams },
   responses: {
-    200: {
-      description: 'The bytes',
-      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
-    },
+    200: { description: 'The bytes', content: binaryContent },
     404: errorResponses[404],
   },
 });
@@ -128,14 +121,7 @@ export function modelRoutes(app: OpenAPIHono, node: PlumbNode): void {
 
   app.openapi(push, async (c) => {
     const q = c.req.valid('query');
-    const declared = Number(c.req.header('content-length') ?? Number.NaN);
-    if (declared > node.config.maxUploadBytes)
-      throw new PlumbError(
-        'PAYLOAD_TOO_LARGE',
-        `upload of ${declared} bytes is over this node's limit of ${node.config.maxUploadBytes} bytes`,
-      );
-    // Stream from Node's request when there is one (cheaper than the web stream), else the web body.
-    const body = incomingOf(c) ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
+    const body = uploadBody(c, node.config.maxUploadBytes);
     if (!body) throw new PlumbError('INVALID_MODEL', 'not a valid ONNX model: the file is empty');
     const zk = q.zk === 'true';
     if (!zk && (q.ptau !== undefined || q.calibrate !== undefined || q.inputBits !== undefined))

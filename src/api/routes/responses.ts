@@ -1,4 +1,5 @@
-/** Response declarations shared by routes. */
+/** Response and request declarations shared by routes. */
+import { z } from '@hono/zod-openapi';
 import { ProblemSchema } from '../schemas.ts';
 
 const problem = (description: string) => ({
@@ -16,3 +17,11 @@ export const errorResponses = {
 export function json<T>(schema: T, description: string) {
   return { description, content: { 'application/json': { schema } } };
 }
+
+/** The `{cid}` path parameter. */
+export const cidParams = z.object({ cid: z.string().openapi({ param: { name: 'cid', in: 'path' } }) });
+
+/** Raw bytes as a body (request or response). */
+export const binaryContent = {
+  'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+};

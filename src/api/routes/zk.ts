@@ -3,11 +3,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { PlumbError } from '../../core/errors.ts';
 import type { PlumbNode } from '../../node/node.ts';
 import { checkedPath, zkArtifactsOf, zkKeyOf } from '../../node/zk/keys.ts';
-import { incomingOf } from '../node-body.ts';
+import { uploadBody } from '../node-body.ts';
 import { BlobResultSchema, ZkInfoSchema } from '../schemas.ts';
-import { errorResponses, json } from './responses.ts';
-
-const cidParams = z.object({ cid: z.string().openapi({ param: { name: 'cid', in: 'path' } }) });
+import { binaryContent, cidParams, errorResponses, json } from './responses.ts';
 
 const upload = createRoute({
   method: 'post',
@@ -15,10 +13,7 @@ const upload = createRoute({
   tags: ['zk'],
   summary: 'Store bytes by CID (a ptau file or calibration input a zk push refers to)',
   request: {
-    body: {
-      required: true,
-      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
-    },
+    body: { required: true, content: binaryContent },
   },
   responses: {
     201: json(BlobResultSchema, 'Stored: CID and size'),
@@ -56,13 +51,7 @@ function noSetup(cid: string): PlumbError {
 
 export function zkRoutes(app: OpenAPIHono, node: PlumbNode): void {
   app.openapi(upload, async (c) => {
-    const declared = Number(c.req.header('content-length') ?? Number.NaN);
-    if (declared > node.config.maxUploadBytes)
-      throw new PlumbError(
-        'PAYLOAD_TOO_LARGE',
-        `upload of ${declared} bytes is over this node's limit of ${node.config.maxUploadBytes} bytes`,
-      );
-    const body = incomingOf(c) ?? (c.req.raw.body as AsyncIterable<Uint8Array> | null);
+    const body = uploadBody(c, node.config.maxUploadBytes);
     if (!body) throw new PlumbError('INVALID_ARGUMENT', 'the body is empty');
     const result = await node.hub.blobs.put(body, { maxBytes: node.config.maxUploadBytes });
     return c.json(result, 201);
