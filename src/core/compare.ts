@@ -2,7 +2,7 @@
  * Compare tensors the way ONNX conformance tests do: |actual - expected| <= atol + rtol * |expected|,
  * NaN equal to NaN, infinities equal to themselves; integers, bools and strings exactly.
  */
-import { type Tensor, type TensorMap, tensorValues } from './tensor.ts';
+import { intDtypes, type Tensor, type TensorMap, tensorValues } from './tensor.ts';
 
 export type Tolerance = { rtol: number; atol: number };
 
@@ -13,18 +13,7 @@ export type TensorComparison =
   | { ok: true; maxAbsDiff: number }
   | { ok: false; maxAbsDiff: number; reason: string };
 
-const exactDtypes = new Set([
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'bool',
-  'string',
-]);
+const exactDtypes = new Set([...intDtypes, 'string']);
 
 export function compareTensor(
   expected: Tensor,

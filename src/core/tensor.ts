@@ -65,6 +65,19 @@ export function isDType(value: unknown): value is DType {
   return typeof value === 'string' && value in onnxDataType;
 }
 
+/** The integer dtypes and bool: values compared exactly, and taken unscaled by the exact executor. */
+export const intDtypes: ReadonlySet<DType> = new Set<DType>([
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'bool',
+]);
+
 /** Bytes per element in the canonical encoding (0 for string: variable). */
 export const dtypeSize: Record<DType, number> = {
   float32: 4,

@@ -17,7 +17,7 @@
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
-import { castIsFloat } from '../../runtime/exact/ops/cast.ts';
+import { castIsFloat, INT_TYPES } from '../../runtime/exact/ops/cast.ts';
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
 import { product } from './elementwise.ts';
@@ -237,7 +237,7 @@ function cast(node: NodeProto, v: Val, em: Emitter, s: bigint): Val {
     if (castIsFloat(to)) return valuesOf(v, false, s);
     // Integer -> integer: unchanged when every value fits the target (the executor wraps, which
     // then does nothing); bool of bits: unchanged.
-    const width = INT_WIDTHS[to];
+    const width = INT_TYPES[to];
     const isBits = v.data.every(
       (l) => l.terms.size === 0 || (l.nonneg && l.bound !== undefined && l.bound <= 1n),
     );
@@ -253,7 +253,7 @@ function cast(node: NodeProto, v: Val, em: Emitter, s: bigint): Val {
     return bools(v.shape, data);
   }
   if (castIsFloat(to)) return v;
-  const width = INT_WIDTHS[to];
+  const width = INT_TYPES[to];
   if (!width)
     throw nodeError(node, `casting a non-constant tensor to element type ${to} is not supported in circuits`);
   // Float -> integer: truncation toward zero of X / 2^s, as the executor (BigInt division);
@@ -301,18 +301,6 @@ export function truncFixed(em: Emitter, l: Lin, s: bigint, what: string): Lin {
   const inexact = linCombine(linConst(1n), 1n, isZero(em, r, what), -1n);
   return linCombine(q, 1n, and(em, withBitBound(negative), withBitBound(inexact), what), 1n);
 }
-
-/** Signed / unsigned widths of ONNX integer element types (Cast targets). */
-const INT_WIDTHS: Record<number, { bits: number; signed: boolean }> = {
-  2: { bits: 8, signed: false },
-  3: { bits: 8, signed: true },
-  4: { bits: 16, signed: false },
-  5: { bits: 16, signed: true },
-  6: { bits: 32, signed: true },
-  7: { bits: 64, signed: true },
-  12: { bits: 32, signed: false },
-  13: { bits: 64, signed: false },
-};
 
 function fitsWidth(bound: bigint, l: Lin, w: { bits: number; signed: boolean }): boolean {
   if (w.signed) return bound < 1n << BigInt(w.bits - 1);

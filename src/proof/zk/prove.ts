@@ -5,7 +5,7 @@
  */
 import * as snarkjs from 'snarkjs';
 import { PlumbError } from '../../core/errors.ts';
-import type { TensorMap } from '../../core/tensor.ts';
+import { intDtypes, type TensorMap } from '../../core/tensor.ts';
 import { dequantize } from '../../runtime/exact/canonical.ts';
 import { fromTensor, size } from '../../runtime/exact/tensor.ts';
 import { type CompiledCircuit, FIELD_PRIME, fieldToSigned, signedToField } from './circuit.ts';
@@ -29,19 +29,6 @@ export type ProveResult = {
   proveMs: number;
 };
 
-/** Dtypes of integer inputs (taken unscaled, as the exact executor does). */
-const INT_DTYPES = new Set([
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'uint64',
-  'bool',
-]);
-
 /** The circuit's witness inputs for `inputs` (quantized at the circuit's scale; integers unscaled). */
 export function circuitInputs(
   circuit: Pick<CompiledCircuit, 'inputs' | 'bits' | 'scale'>,
@@ -52,7 +39,7 @@ export function circuitInputs(
     const t = inputs[layout.name];
     if (!t) throw new PlumbError('INVALID_INPUT', `missing input "${layout.name}"`);
     const float = t.dtype === 'float32' || t.dtype === 'float64';
-    if (layout.int ? float || !INT_DTYPES.has(t.dtype) : !float)
+    if (layout.int ? float || !intDtypes.has(t.dtype) : !float)
       throw new PlumbError(
         'INVALID_INPUT',
         `input "${layout.name}" must be ${layout.int ? 'an integer or bool tensor' : 'float32 or float64'}`,

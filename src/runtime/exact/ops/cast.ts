@@ -8,8 +8,8 @@ import { attrInt, nodeError } from '../attributes.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
 
-/** ONNX element types: bit width and signedness of the integer ones. */
-const INT_TYPES: Record<number, { bits: number; signed: boolean }> = {
+/** ONNX element types: bit width and signedness of the integer ones (Cast targets). */
+export const INT_TYPES: Record<number, { bits: number; signed: boolean }> = {
   2: { bits: 8, signed: false },
   3: { bits: 8, signed: true },
   4: { bits: 16, signed: false },
