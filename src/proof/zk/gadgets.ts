@@ -204,7 +204,7 @@ export class Emitter {
     return `${name}.msb`;
   }
   /** sel ? a : b as a new signal (sel boolean): b + (a - b) * sel, one constraint. */
-  private select(sel: string, a: Lin, b: Lin, what: string): Lin {
+  select(sel: string, a: Lin, b: Lin, what: string): Lin {
     const name = this.fresh('sel');
     const diff = linCombine(a, 1n, b, -1n);
     this.lines.push(`    signal ${name};`);

@@ -369,6 +369,58 @@ function expRow(em: Emitter, xs: Lin[], what: string): { m: Lin; e: Lin[]; sum: 
 }
 
 /**
+ * The leading bit of x as a one-hot over k in [kMin, kMax) with 2^k <= x < 2^(k+1): boolean
+ * signals `${name}_h[k - kMin]` summing to 1, and x - 2^k and 2^(k+1) - 1 - x range-checked to
+ * kMax bits (components `${name}_lo`, `${name}_hi`). Returns the one-hot (h[i] for k = kMin + i)
+ * and low = x - 2^k.
+ */
+function leadingBit(
+  em: Emitter,
+  x: Lin,
+  name: string,
+  kMin: number,
+  kMax: number,
+  what: string,
+): { h: Lin[]; low: Lin } {
+  const L = kMax - kMin;
+  const X = em.render(x, what);
+  em.lines.push(`    signal ${name}_h[${L}];`);
+  const h: Lin[] = [];
+  let one = linConst(0n);
+  for (let i = 0; i < L; i++) {
+    const signal = `${name}_h[${i}]`;
+    em.lines.push(`    ${signal} <-- ((${X}) >> ${kMin + i}) == 1 ? 1 : 0;`);
+    em.lines.push(`    ${signal} * (${signal} - 1) === 0;`);
+    em.registerBound(signal, 1n);
+    const hl = linSignal(signal);
+    h.push(hl);
+    one = linCombine(one, 1n, hl, 1n);
+  }
+  em.lines.push(`    ${em.render(one, what)} === 1;`);
+  em.constraints += L + 1;
+  const pow = oneHotSum(h, kMin, (k) => 1n << BigInt(k));
+  const low = linCombine(x, 1n, pow, -1n);
+  for (const [tag, l] of [
+    ['lo', low],
+    ['hi', linCombine(pow, 2n, linCombine(x, 1n, linConst(1n), 1n), -1n)],
+  ] as const) {
+    em.lines.push(`    component ${name}_${tag} = Bits(${kMax});`);
+    em.lines.push(`    ${name}_${tag}.in <== ${em.render(l, what)};`);
+    em.constraints += kMax + 1;
+  }
+  return { h, low };
+}
+
+/** The sum over a one-hot of h[i] * weight(kMin + i) (linear). */
+function oneHotSum(h: readonly Lin[], kMin: number, weight: (k: number) => bigint): Lin {
+  let out = linConst(0n);
+  h.forEach((hl, i) => {
+    out = linCombine(out, 1n, hl, weight(kMin + i));
+  });
+  return out;
+}
+
+/**
  * ln(S / 2^hi) rounded to 2^s (hi = s + SOFTMAX_GUARD), as the executor's `lnSum`: a one-hot h over
  * k in [kMin, kMax) with 2^k <= S < 2^(k+1) (two range checks), f = (S - 2^k) 2^(kMax - k) (one
  * product: 2^k and 2^(kMax - k) are linear in h), ln(1 + f) piecewise, (k - hi) ln2 linear in h.
@@ -377,36 +429,9 @@ function lnSumCircuit(em: Emitter, sum: Lin, n: number, what: string): Lin {
   const plan = logSumPlan(n, em.s);
   const hi = em.s + SOFTMAX_GUARD;
   const name = em.fresh('ln');
-  const L = plan.kMax - plan.kMin;
-  const S = em.render(sum, what);
-  em.lines.push(`    signal ${name}_h[${L}];`);
-  let pow = linConst(0n);
-  let inv = linConst(0n);
-  let ln = linConst(0n);
-  let one = linConst(0n);
-  for (let i = 0; i < L; i++) {
-    const k = plan.kMin + i;
-    const h = `${name}_h[${i}]`;
-    em.lines.push(`    ${h} <-- ((${S}) >> ${k}) == 1 ? 1 : 0;`);
-    em.lines.push(`    ${h} * (${h} - 1) === 0;`);
-    em.registerBound(h, 1n);
-    const hl = linSignal(h);
-    one = linCombine(one, 1n, hl, 1n);
-    pow = linCombine(pow, 1n, hl, 1n << BigInt(k));
-    inv = linCombine(inv, 1n, hl, 1n << BigInt(plan.kMax - k));
-    ln = linCombine(ln, 1n, hl, BigInt(k - hi) * plan.ln2);
-  }
-  em.lines.push(`    ${em.render(one, what)} === 1;`);
-  em.constraints += L + 1;
-  const low = linCombine(sum, 1n, pow, -1n);
-  for (const [tag, l] of [
-    ['lo', low],
-    ['hi', linCombine(pow, 2n, linCombine(sum, 1n, linConst(1n), 1n), -1n)],
-  ] as const) {
-    em.lines.push(`    component ${name}_${tag} = Bits(${plan.kMax});`);
-    em.lines.push(`    ${name}_${tag}.in <== ${em.render(l, what)};`);
-    em.constraints += plan.kMax + 1;
-  }
+  const { h, low } = leadingBit(em, sum, name, plan.kMin, plan.kMax, what);
+  const inv = oneHotSum(h, plan.kMin, (k) => 1n << BigInt(plan.kMax - k));
+  const ln = oneHotSum(h, plan.kMin, (k) => BigInt(k - hi) * plan.ln2);
   const f = `${name}_f`;
   em.lines.push(`    signal ${f};`);
   em.lines.push(`    ${f} <== (${em.render(low, what)}) * (${em.render(inv, what)});`);
@@ -646,24 +671,6 @@ function instanceNorm(node: NodeProto, get: (i: number) => Val, em: Emitter, ctx
   return { kind: 'sym', shape: x.shape, data };
 }
 
-/** sel ? a : b as a new signal, sel a boolean signal: b + (a - b) sel (one constraint). */
-function select(em: Emitter, sel: string, a: Lin, b: Lin, what: string): Lin {
-  const name = em.fresh('nsel');
-  em.lines.push(`    signal ${name};`);
-  em.lines.push(
-    `    ${name} <== (${em.render(linCombine(a, 1n, b, -1n), what)}) * ${sel} + ${em.render(b, what)};`,
-  );
-  em.constraints += 1;
-  const ba = em.bound(a);
-  const bb = em.bound(b);
-  const bound = ba > bb ? ba : bb;
-  em.registerBound(name, bound);
-  const out = linSignal(name);
-  out.bound = bound;
-  out.checked = true;
-  return out;
-}
-
 function elu(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
   const plan = eluPlan(node, ctx.scale);
   const one = 1n << ctx.s;
@@ -676,7 +683,7 @@ function elu(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
         : x;
     const e = piecewise(em, 'exp', u, what);
     const neg = em.rescale(linCombine(e, plan.alpha, linConst(one), -plan.alpha), 0n, what);
-    const y = select(em, sign, x, neg, what);
+    const y = em.select(sign, x, neg, what);
     return plan.kind === 'Selu' ? em.rescale(linCombine(y, plan.gamma, linConst(0n), 0n), 0n, what) : y;
   });
 }
@@ -751,34 +758,9 @@ function log(node: NodeProto, xv: Val, em: Emitter, ctx: LowerContext): Sym {
     // X in [1, 2^K) for any honest value with a proof
     const K = Math.max(1, Math.min(bitLength(em.bound(x)), em.bits - 1));
     const name = em.fresh('lg');
-    const X = em.render(x, what);
-    em.lines.push(`    signal ${name}_h[${K}];`);
-    let one = linConst(0n);
-    let pow = linConst(0n);
-    let inv = linConst(0n);
-    let ln = linConst(0n);
-    for (let k = 0; k < K; k++) {
-      const h = `${name}_h[${k}]`;
-      em.lines.push(`    ${h} <-- ((${X}) >> ${k}) == 1 ? 1 : 0;`);
-      em.lines.push(`    ${h} * (${h} - 1) === 0;`);
-      em.registerBound(h, 1n);
-      const hl = linSignal(h);
-      one = linCombine(one, 1n, hl, 1n);
-      pow = linCombine(pow, 1n, hl, 1n << BigInt(k));
-      inv = linCombine(inv, 1n, hl, 1n << BigInt(K - k));
-      ln = linCombine(ln, 1n, hl, BigInt(k - em.s) * plan.ln2);
-    }
-    em.lines.push(`    ${em.render(one, what)} === 1;`);
-    em.constraints += K + 1;
-    const low = linCombine(x, 1n, pow, -1n);
-    for (const [tag, l] of [
-      ['lo', low],
-      ['hi', linCombine(pow, 2n, linCombine(x, 1n, linConst(1n), 1n), -1n)],
-    ] as const) {
-      em.lines.push(`    component ${name}_${tag} = Bits(${K});`);
-      em.lines.push(`    ${name}_${tag}.in <== ${em.render(l, what)};`);
-      em.constraints += K + 1;
-    }
+    const { h, low } = leadingBit(em, x, name, 0, K, what);
+    const inv = oneHotSum(h, 0, (k) => 1n << BigInt(K - k));
+    const ln = oneHotSum(h, 0, (k) => BigInt(k - em.s) * plan.ln2);
     // f 2^K exactly, then floor to 2^hi
     const fK = product(em, low, inv, what);
     const f =
