@@ -15,7 +15,7 @@
  * - Pow with a constant integer exponent n >= 0: n - 1 products, each rounded, left to right.
  * - ReduceSum (linear), ReduceMean (divRound(sum, count) by DivConst, as AveragePool),
  *   ReduceMax / ReduceMin (pairwise max / min), ReduceL1 (sum of Abs), ReduceSumSquare (products
- *   summed, one rounding), over constant axes (the executor's `reducePlan`); GlobalAveragePool /
+ *   summed, one rounding), over constant axes (the executor's `reduceGroups`); GlobalAveragePool /
  *   GlobalMaxPool as ReduceMean / ReduceMax over the spatial axes; ReduceProd: rounded products
  *   left to right. CumSum: linear (exclusive / reverse).
  * - Sum (linear), Mean (DivConst); Floor / Ceil: floor(X / 2^s) by DivConst, scaled back; Sign:
@@ -30,7 +30,7 @@ import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts
 import { f32ToRational, quantizeRational, rshiftRound } from '../../runtime/exact/fixed.ts';
 import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { hardSigmoidParams, powExponent } from '../../runtime/exact/ops/math.ts';
-import { reduceAxes, reducePlan } from '../../runtime/exact/ops/reduce.ts';
+import { reduceGroups } from '../../runtime/exact/ops/reduce.ts';
 import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
 import type { XTensor } from '../../runtime/exact/types.ts';
 import { FIELD_PRIME } from './field.ts';
@@ -132,25 +132,47 @@ export function mulSym(node: NodeProto, a: Sym, b: Sym, em: Emitter): Sym {
   return zip(node, a, b, (x, y) => mulRound(em, x, y, what));
 }
 
-/** MatMul of two non-constant tensors: products summed at 2^2s, rounded once. */
-export function matmulSym(node: NodeProto, A: Sym, B: Sym, em: Emitter): Sym {
-  const what = `MatMul node "${node.name}"`;
-  const { M, K, N, batch, ia, ib } = matmulPlan(node, A.shape, B.shape);
+/**
+ * The cells of MatMul(A, B) (batched; 1-D operands as ONNX), in order: `cell(ai, bi)` per output
+ * element, given the flat indices into A of its row and into B of its column.
+ */
+export function matmulCells(
+  node: NodeProto,
+  aShape: readonly number[],
+  bShape: readonly number[],
+  cell: (ai: number[], bi: number[]) => Lin,
+): { shape: number[]; data: Lin[] } {
+  const { M, K, N, batch, ia, ib } = matmulPlan(node, aShape, bShape);
+  const ks = Array.from({ length: K }, (_, k) => k);
   const data: Lin[] = [];
   for (let t = 0; t < size(batch); t++) {
     const ao = ia[t]! * M * K;
     const bo = ib[t]! * K * N;
     for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++) {
-        let acc = linConst(0n);
-        for (let k = 0; k < K; k++)
-          acc = linCombine(acc, 1n, product(em, A.data[ao + i * K + k]!, B.data[bo + k * N + j]!, what), 1n);
-        data.push(em.rescale(acc, 0n, what));
-      }
+      for (let j = 0; j < N; j++)
+        data.push(
+          cell(
+            ks.map((k) => ao + i * K + k),
+            ks.map((k) => bo + k * N + j),
+          ),
+        );
   }
   const shape = [...batch];
-  if (A.shape.length !== 1) shape.push(M);
-  if (B.shape.length !== 1) shape.push(N);
+  if (aShape.length !== 1) shape.push(M);
+  if (bShape.length !== 1) shape.push(N);
+  return { shape, data };
+}
+
+/** MatMul of two non-constant tensors: products summed at 2^2s, rounded once. */
+export function matmulSym(node: NodeProto, A: Sym, B: Sym, em: Emitter): Sym {
+  const what = `MatMul node "${node.name}"`;
+  const { shape, data } = matmulCells(node, A.shape, B.shape, (ai, bi) => {
+    let acc = linConst(0n);
+    ai.forEach((a, k) => {
+      acc = linCombine(acc, 1n, product(em, A.data[a]!, B.data[bi[k]!]!, what), 1n);
+    });
+    return em.rescale(acc, 0n, what);
+  });
   return { kind: 'sym', shape, data };
 }
 
@@ -296,15 +318,13 @@ function pow(node: NodeProto, x: Sym, e: Val, em: Emitter, s: bigint): Sym {
 function reduce(node: NodeProto, x: Sym, axesV: Val | undefined, em: Emitter, ctx: LowerContext): Sym {
   const what = `${node.opType} node "${node.name}"`;
   const axesT = constant(node, axesV, 'the axes');
-  const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, ctx.opset, axesT, x.shape.length));
   const op =
     node.opType === 'GlobalAveragePool'
       ? 'ReduceMean'
       : node.opType === 'GlobalMaxPool'
         ? 'ReduceMax'
         : node.opType;
-  const data = groups.map((g) => {
-    const vals = g.map((i) => x.data[i]!);
+  const { shape, data } = reduceGroups(node, ctx.opset, x, axesT, (vals) => {
     if (op === 'ReduceMax' || op === 'ReduceMin') {
       if (vals.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
       const pick = op === 'ReduceMax' ? em.max.bind(em) : (a: Lin, b: Lin, w: string) => min(em, a, b, w);

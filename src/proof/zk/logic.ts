@@ -18,9 +18,8 @@
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrInt, nodeError } from '../../runtime/exact/attributes.ts';
 import { castIsFloat, INT_TYPES } from '../../runtime/exact/ops/cast.ts';
-import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { asFixed, broadcastIndex, broadcastShape, normAxis, size } from '../../runtime/exact/tensor.ts';
-import { product } from './elementwise.ts';
+import { matmulCells, product } from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { type Lin, linCombine, linConst, linSignal, type Sym, type Val } from './lin.ts';
 import type { LowerContext } from './nn.ts';
@@ -316,23 +315,16 @@ function intMatmul(node: NodeProto, a: Val, b: Val): IntSym {
     throw nodeError(node, 'a MatMul of two non-constant integer tensors is not supported in circuits');
   const A = valuesOf(a, true, 0n);
   const B = valuesOf(b, true, 0n);
-  const { M, K, N, batch, ia, ib } = matmulPlan(node, A.shape, B.shape);
-  const data: Lin[] = [];
-  for (let t = 0; t < size(batch); t++)
-    for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++) {
-        let acc = linConst(0n);
-        for (let k = 0; k < K; k++) {
-          const x = A.data[ia[t]! * M * K + i * K + k]!;
-          const y = B.data[ib[t]! * K * N + k * N + j]!;
-          // One side is constant: a linear term.
-          acc = x.terms.size === 0 ? linCombine(acc, 1n, y, x.c) : linCombine(acc, 1n, x, y.c);
-        }
-        data.push(acc);
-      }
-  const shape = [...batch];
-  if (A.shape.length !== 1) shape.push(M);
-  if (B.shape.length !== 1) shape.push(N);
+  const { shape, data } = matmulCells(node, A.shape, B.shape, (ai, bi) => {
+    let acc = linConst(0n);
+    ai.forEach((a, k) => {
+      const x = A.data[a]!;
+      const y = B.data[bi[k]!]!;
+      // One side is constant: a linear term.
+      acc = x.terms.size === 0 ? linCombine(acc, 1n, y, x.c) : linCombine(acc, 1n, x, y.c);
+    });
+    return acc;
+  });
   return { kind: 'sym', shape, data, int: true };
 }
 

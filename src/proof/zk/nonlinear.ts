@@ -54,7 +54,7 @@ import {
   SOFTMAX_GUARD,
   softmaxPlan,
 } from '../../runtime/exact/ops/nonlinear.ts';
-import { reduceAxes, reducePlan } from '../../runtime/exact/ops/reduce.ts';
+import { reduceGroups } from '../../runtime/exact/ops/reduce.ts';
 import {
   type PiecewiseKind,
   type PiecewiseTable,
@@ -786,9 +786,7 @@ function reduceNonlinear(
   const what = `${node.opType} node "${node.name}"`;
   const axes = node.input[1] ? get(1) : undefined;
   if (axes?.kind === 'sym') throw nodeError(node, 'the axes must be constant');
-  const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, ctx.opset, axes?.t, x.shape.length));
-  const data = groups.map((g) => {
-    const xs = g.map((i) => x.data[i]!);
+  const { shape, data } = reduceGroups(node, ctx.opset, x, axes?.t, (xs) => {
     if (xs.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
     if (kind === 'l2') {
       const sq = xs.reduce((a, v) => linCombine(a, 1n, product(em, v, v, what), 1n), linConst(0n));

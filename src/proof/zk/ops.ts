@@ -5,11 +5,17 @@
  */
 import type { NodeProto } from '../../core/onnx/types.ts';
 import { attrFloat, attrInt, nodeError } from '../../runtime/exact/attributes.ts';
-import { matmulPlan } from '../../runtime/exact/ops/linear.ts';
 import { flattenShape, reshapeShape } from '../../runtime/exact/ops/shape.ts';
 import { asFixed, broadcastIndex, broadcastShape, size } from '../../runtime/exact/tensor.ts';
 import { convTranspose } from './conv-transpose.ts';
-import { gemmGeneral, gemmIsGeneral, lowerArithmetic, matmulSym, mulSym } from './elementwise.ts';
+import {
+  gemmGeneral,
+  gemmIsGeneral,
+  lowerArithmetic,
+  matmulCells,
+  matmulSym,
+  mulSym,
+} from './elementwise.ts';
 import type { Emitter } from './gadgets.ts';
 import { dot, type Lin, linCombine, type Sym, symOf, type Val } from './lin.ts';
 import { hasIntInput, lowerLogic } from './logic.ts';
@@ -72,31 +78,21 @@ function matmul(node: NodeProto, a: Val, b: Val, em: Emitter, s: bigint): Sym {
   const B = symOf(b, s);
   const aConst = a.kind === 'const' ? asFixed(a.t, s).data : undefined;
   const bConst = b.kind === 'const' ? asFixed(b.t, s).data : undefined;
-  const { M, K, N, batch, ia, ib } = matmulPlan(node, A.shape, B.shape);
-  const data: Lin[] = [];
-  for (let t = 0; t < size(batch); t++) {
-    const ao = ia[t]! * M * K;
-    const bo = ib[t]! * K * N;
-    for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++) {
-        const ks = Array.from({ length: K }, (_, k) => k);
-        const ai = ks.map((k) => ao + i * K + k);
-        const bi = ks.map((k) => bo + k * N + j);
-        const acc = bConst
-          ? dot(
-              bi.map((x) => bConst[x]!),
-              ai.map((x) => A.data[x]!),
-            )
-          : dot(
-              ai.map((x) => aConst![x]!),
-              bi.map((x) => B.data[x]!),
-            );
-        data.push(em.rescale(acc, 0n, `MatMul node "${node.name}"`));
-      }
-  }
-  const shape = [...batch];
-  if (A.shape.length !== 1) shape.push(M);
-  if (B.shape.length !== 1) shape.push(N);
+  const { shape, data } = matmulCells(node, A.shape, B.shape, (ai, bi) =>
+    em.rescale(
+      bConst
+        ? dot(
+            bi.map((x) => bConst[x]!),
+            ai.map((x) => A.data[x]!),
+          )
+        : dot(
+            ai.map((x) => aConst![x]!),
+            bi.map((x) => B.data[x]!),
+          ),
+      0n,
+      `MatMul node "${node.name}"`,
+    ),
+  );
   return { kind: 'sym', shape, data };
 }
 

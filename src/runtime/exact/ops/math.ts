@@ -164,30 +164,24 @@ export function roundFixed(v: bigint, s: bigint): bigint {
   return (up ? q + 1n : q) << s;
 }
 
-export const mathOps: Record<string, OpImpl> = {
-  Round:
-    ({ s }) =>
+/** A rounding op (Floor, Ceil, Round): `fn` per fixed-point value; integer tensors unchanged. */
+function rounding(fn: (v: bigint, s: bigint) => bigint): OpImpl {
+  return ({ s }) =>
     (inputs) => {
       const x = inputs.get(0);
-      return [x.int ? x : map(x, (v) => roundFixed(v, s))];
-    },
+      return [x.int ? x : map(x, (v) => fn(v, s))];
+    };
+}
+
+export const mathOps: Record<string, OpImpl> = {
+  Round: rounding(roundFixed),
   CumSum:
     ({ node }) =>
     (inputs) => [cumSum(node, inputs.get(0), inputs.get(1))],
   Sum: sumMean(false),
   Mean: sumMean(true),
-  Floor:
-    ({ s }) =>
-    (inputs) => {
-      const x = inputs.get(0);
-      return [x.int ? x : map(x, (v) => floorFixed(v, s))];
-    },
-  Ceil:
-    ({ s }) =>
-    (inputs) => {
-      const x = inputs.get(0);
-      return [x.int ? x : map(x, (v) => -floorFixed(-v, s))];
-    },
+  Floor: rounding(floorFixed),
+  Ceil: rounding((v, s) => -floorFixed(-v, s)),
   Sign:
     ({ s }) =>
     (inputs) => {

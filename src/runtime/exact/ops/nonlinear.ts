@@ -27,7 +27,7 @@
  * - Log (X > 0): X = 2^k (1 + f), k = bitLength(X) - 1, f = floor((X - 2^k) 2^hi / 2^k) at 2^hi
  *   (hi = s + 8), ln x = (k - s) ln2 + ln(1 + f) at 2^hi (piecewise on [0, 1)), rounded once to 2^s.
  * - ReduceL2: isqrt(sum X^2) (squares at 2^2s, so the root is at 2^s); ReduceLogSumExp: m +
- *   rshiftRound(lnS, 8) with LogSoftmax's exponentials and ln S (axes as ReduceSum's, `reducePlan`).
+ *   rshiftRound(lnS, 8) with LogSoftmax's exponentials and ln S (axes as ReduceSum's, `reduceGroups`).
  * - Sqrt: y = isqrt(X * 2^s), the floor of the exact square root at 2^s (negative inputs fail).
  */
 import { PlumbError } from '../../../core/errors.ts';
@@ -49,7 +49,7 @@ import {
 import { asFixed, broadcastIndex, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
 import type { OpImpl } from './op.ts';
-import { reduceAxes, reducePlan } from './reduce.ts';
+import { reduceGroups } from './reduce.ts';
 
 /** Selu's default alpha and gamma, as the float32 attributes ONNX stores (the float32 nearest the constants). */
 export const SELU_ALPHA = Math.fround(1.6732632423543772);
@@ -531,13 +531,7 @@ function reduceNonlinear(kind: 'l2' | 'logsumexp'): OpImpl {
   return ({ node, opset, scale, s }) =>
     (inputs) => {
       const x = asFixed(inputs.get(0), s);
-      const { shape, groups } = reducePlan(
-        node,
-        x.shape,
-        reduceAxes(node, opset, inputs.opt(1), x.shape.length),
-      );
-      const data = groups.map((g) => {
-        const vals = g.map((i) => x.data[i]!);
+      const { shape, data } = reduceGroups(node, opset, x, inputs.opt(1), (vals) => {
         if (vals.length === 0) throw nodeError(node, 'cannot reduce an empty tensor');
         return kind === 'l2' ? isqrt(vals.reduce((a, b) => a + b * b, 0n)) : logSumExp(vals, scale);
       });

@@ -1,7 +1,7 @@
 /**
  * Reductions over constant axes: ReduceSum (exact), ReduceMean (divRound(sum, count), the
  * AveragePool rule), ReduceMax, ReduceMin, ReduceL1, ReduceSumSquare (squares at 2^2s, one
- * rounding), ReduceProd (left to right, each product rounded), and GlobalAveragePool / GlobalMaxPool (mean / max over the spatial axes). `reducePlan` is shared with the circuit compiler.
+ * rounding), ReduceProd (left to right, each product rounded), and GlobalAveragePool / GlobalMaxPool (mean / max over the spatial axes). `reduceGroups` is shared with the circuit compiler.
  */
 import type { NodeProto } from '../../../core/onnx/types.ts';
 import { attrInt, attrInts, nodeError } from '../attributes.ts';
@@ -67,17 +67,26 @@ export function reducePlan(
   return { shape: out, groups };
 }
 
+/**
+ * A reduction of x over the node's axes (see `reduceAxes`): each output element is `fn` of the
+ * values it reduces, in input order. Shared by the executor and the circuit compiler.
+ */
+export function reduceGroups<T, U>(
+  node: NodeProto,
+  opset: number,
+  x: { shape: readonly number[]; data: readonly T[] },
+  axesInput: XTensor | undefined,
+  fn: (vals: T[]) => U,
+): { shape: number[]; data: U[] } {
+  const { shape, groups } = reducePlan(node, x.shape, reduceAxes(node, opset, axesInput, x.shape.length));
+  return { shape, data: groups.map((g) => fn(g.map((i) => x.data[i]!))) };
+}
+
 function reduce(kind: 'sum' | 'mean' | 'max' | 'min' | 'l1' | 'sumsq' | 'prod'): OpImpl {
   return ({ node, opset, s }) =>
     (inputs) => {
       const x = inputs.get(0);
-      const { shape, groups } = reducePlan(
-        node,
-        x.shape,
-        reduceAxes(node, opset, inputs.opt(1), x.shape.length),
-      );
-      const data = groups.map((g) => {
-        const vals = g.map((i) => x.data[i]!);
+      const { shape, data } = reduceGroups(node, opset, x, inputs.opt(1), (vals) => {
         if (kind === 'prod') {
           // Left to right, each product rounded (integers exact); empty: 1.
           if (vals.length === 0) return x.int ? 1n : 1n << s;
