@@ -4,15 +4,21 @@
  * stated bound of onnxruntime. Used by the op tests in src/proof/zk/*.test.ts.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, it } from 'node:test';
 import * as snarkjs from 'snarkjs';
 import type { Tensor, TensorMap } from '../../src/core/tensor.ts';
 import { compileCircuit } from '../../src/proof/zk/circuit.ts';
 import { circuitInputs, decodeOutputs } from '../../src/proof/zk/prove.ts';
-import { compileCircom } from '../../src/proof/zk/setup.ts';
+import { compileCircom, releaseZk } from '../../src/proof/zk/setup.ts';
 import { compileExact } from '../../src/runtime/exact/exact.ts';
 import { buildModel, type NodeSpec, seededRandom } from '../fixtures/onnx-builder.ts';
 import { runDirect } from './ort.ts';
+
+/** Half a quantization step at the default scale (2^-12): what moving values costs against onnxruntime. */
+export const EPS = 2 ** -13;
 
 export const f32 = (shape: number[], data: number[]): Tensor => ({
   dtype: 'float32',
@@ -77,8 +83,8 @@ export function buildCase(c: OpCase, seed: number): { bytes: Uint8Array; inputs:
   return { bytes, inputs };
 }
 
-/** Witness outputs of the compiled circuit equal the executor's raw integers; returns stats. */
-export async function assertWitnessExact(bytes: Uint8Array, inputs: TensorMap, dir: string) {
+/** The compiled circuit's outputs computed by the witness generator only (no proving). */
+export async function witnessOutputs(bytes: Uint8Array, inputs: TensorMap, dir: string) {
   const circuit = compileCircuit(bytes);
   const { r1cs, wasm } = await compileCircom(circuit.source, dir);
   const info = await snarkjs.r1cs.info(r1cs);
@@ -86,14 +92,30 @@ export async function assertWitnessExact(bytes: Uint8Array, inputs: TensorMap, d
   await snarkjs.wtns.calculate(circuitInputs(circuit, inputs), wasm, wtnsPath);
   const w = await snarkjs.wtns.exportJson(wtnsPath);
   const outputs = decodeOutputs(circuit, w.slice(1, 1 + circuit.nPublic).map(String));
-  const exact = compileExact(bytes, { scale: circuit.scale }).run(inputs);
+  return { circuit, constraints: info.nConstraints as number, outputs };
+}
+
+/** A circuit's (or proof's) outputs equal the exact executor's raw integers at `scale`. */
+export function assertOutputsExact(
+  bytes: Uint8Array,
+  inputs: TensorMap,
+  outputs: Record<string, { raw: bigint[] }>,
+  scale = 12,
+): void {
+  const exact = compileExact(bytes, { scale }).run(inputs);
   assert.ok(exact.raw.size > 0);
   for (const [name, raw] of exact.raw) {
     const out = outputs[name];
     assert.ok(out, `output ${name}`);
     assert.deepEqual(out.raw, raw, `output ${name}: circuit != exact executor`);
   }
-  return { constraints: info.nConstraints as number, estimate: circuit.constraintEstimate };
+}
+
+/** Witness outputs of the compiled circuit equal the executor's raw integers; returns stats. */
+export async function assertWitnessExact(bytes: Uint8Array, inputs: TensorMap, dir: string) {
+  const { circuit, constraints, outputs } = await witnessOutputs(bytes, inputs, dir);
+  assertOutputsExact(bytes, inputs, outputs, circuit.scale);
+  return { constraints, estimate: circuit.constraintEstimate };
 }
 
 /** The executor's outputs are within `tol` of onnxruntime's (same shapes); returns the max error. */
@@ -112,4 +134,32 @@ export async function assertNearOrt(bytes: Uint8Array, inputs: TensorMap, tol: n
   }
   assert.ok(worst <= tol + 1e-5, `error ${worst} exceeds the bound ${tol}`);
   return worst;
+}
+
+/**
+ * A scratch folder for circom output, named `prefix`...; call it inside a suite: after the suite
+ * the zk workers are released and the folder removed.
+ */
+export function zkWorkDir(prefix: string): string {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  after(async () => {
+    await releaseZk();
+    rmSync(work, { recursive: true, force: true });
+  });
+  return work;
+}
+
+/**
+ * One test per case: the executor within the case's `tol` of onnxruntime, the circuit's witness
+ * outputs equal to the executor (circom output in `work`/c<i>), constraints and error as a
+ * diagnostic. Case i is built with seed `seed + i`.
+ */
+export function itOpCases(cases: readonly OpCase[], seed: number, work: string): void {
+  for (const [i, c] of cases.entries())
+    it(c.name, async (t) => {
+      const { bytes, inputs } = buildCase(c, seed + i);
+      const err = await assertNearOrt(bytes, inputs, c.tol);
+      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
+      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
+    });
 }

@@ -4,25 +4,11 @@
  * integers, unsupported padding conventions are refused naming the node.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildModel } from '../../../test/fixtures/onnx-builder.ts';
-import {
-  assertNearOrt,
-  assertWitnessExact,
-  buildCase,
-  f32,
-  node,
-  type OpCase,
-  rand,
-} from '../../../test/helpers/zk-witness.ts';
+import { EPS, f32, itOpCases, node, type OpCase, rand, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
 import { isPlumbError } from '../../core/errors.ts';
 import { compileCircuit } from './circuit.ts';
-import { releaseZk } from './setup.ts';
-
-const EPS = 2 ** -13;
 
 const cases: OpCase[] = [
   {
@@ -50,23 +36,11 @@ const cases: OpCase[] = [
   },
 ];
 
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-convt-'));
-
 describe('ConvTranspose: executor near onnxruntime, circuit equal to the executor', {
   timeout: 600_000,
 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
-
-  for (const [i, c] of cases.entries())
-    it(c.name, async (t) => {
-      const { bytes, inputs } = buildCase(c, 120 + i);
-      const err = await assertNearOrt(bytes, inputs, c.tol);
-      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
-      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
-    });
+  const work = zkWorkDir('plumb-zk-convt-');
+  itOpCases(cases, 120, work);
 
   it('refuses output_shape, SAME padding and non-constant weights, naming the node', () => {
     const refuse = (attrs: Parameters<typeof node>[2], weightInput: boolean, re: RegExp) => {

@@ -6,29 +6,28 @@
  * the corpus models these ops make provable compute the executor's integers too.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
 import { ezklModels, loadEzklCase } from '../../../test/helpers/ezkl.ts';
 import {
-  assertNearOrt,
   assertWitnessExact,
   buildCase,
+  EPS,
   f32,
   i64,
+  itOpCases,
   node,
   type OpCase,
+  zkWorkDir,
 } from '../../../test/helpers/zk-witness.ts';
 import { isPlumbError } from '../../core/errors.ts';
 import type { Tensor } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
 import { compileCircuit } from './circuit.ts';
 import { prove, verify } from './prove.ts';
-import { releaseZk, setupModel } from './setup.ts';
-
-const EPS = 2 ** -13;
+import { setupModel } from './setup.ts';
 
 const cases: OpCase[] = [
   {
@@ -198,22 +197,11 @@ const cases: OpCase[] = [
 /** tutorial: Pow and a MatMul of two inputs here, its Sigmoid in nonlinear.ts. */
 const corpusModels = ['clip', 'hard_sigmoid', 'log_softmax', 'hard_swish', '1l_prelu', '1l_var', 'tutorial'];
 
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-arith-'));
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
 
 describe('zk arithmetic ops equal the exact executor', { timeout: 600_000 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
-
-  for (const [i, c] of cases.entries())
-    it(c.name, async (t) => {
-      const { bytes, inputs } = buildCase(c, 70 + i);
-      const err = await assertNearOrt(bytes, inputs, c.tol);
-      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
-      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
-    });
+  const work = zkWorkDir('plumb-zk-arith-');
+  itOpCases(cases, 70, work);
 
   const present = ezklModels().length > 0;
   for (const name of corpusModels)

@@ -6,26 +6,22 @@
  * that do not expect them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildModel } from '../../../test/fixtures/onnx-builder.ts';
 import { ezklModels, loadEzklCase } from '../../../test/helpers/ezkl.ts';
 import {
-  assertNearOrt,
   assertWitnessExact,
-  buildCase,
+  EPS,
   f32,
   i64,
+  itOpCases,
   node,
   type OpCase,
+  zkWorkDir,
 } from '../../../test/helpers/zk-witness.ts';
 import { isPlumbError } from '../../core/errors.ts';
 import { compileCircuit } from './circuit.ts';
-import { releaseZk } from './setup.ts';
-
-const EPS = 2 ** -13;
 
 const cases: OpCase[] = [
   {
@@ -150,21 +146,9 @@ const cases: OpCase[] = [
   },
 ];
 
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-logic-'));
-
 describe('zk comparison and logic ops equal the exact executor', { timeout: 600_000 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
-
-  for (const [i, c] of cases.entries())
-    it(c.name, async (t) => {
-      const { bytes, inputs } = buildCase(c, 90 + i);
-      const err = await assertNearOrt(bytes, inputs, c.tol);
-      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
-      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
-    });
+  const work = zkWorkDir('plumb-zk-logic-');
+  itOpCases(cases, 90, work);
 
   it('ezkl 1l_where (int64 input -> Cast -> Less -> Not -> Where): witness outputs equal the executor', {
     skip: ezklModels().length > 0 ? false : 'no corpus',

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import * as snarkjs from 'snarkjs';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
+import { assertOutputsExact, witnessOutputs, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
 import type { DType, TensorMap } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
 import {
@@ -16,12 +17,11 @@ import {
 } from '../../runtime/exact/ops/nonlinear.ts';
 import { activationMaxError } from '../../runtime/exact/piecewise.ts';
 import { compileCircuit, FIELD_PRIME } from './circuit.ts';
-import { circuitInputs, decodeOutputs, prove, verify } from './prove.ts';
-import { compileCircom, releaseZk, setupModel } from './setup.ts';
+import { circuitInputs, prove, verify } from './prove.ts';
+import { compileCircom, setupModel } from './setup.ts';
 
 const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-nonlinear-'));
 const S = 12;
 const EPS = 2 ** -(S + 1);
 
@@ -238,26 +238,6 @@ function corpusCase(name: string, shape?: number[]): Case {
   };
 }
 
-async function witnessOutputs(c: Case, dir: string) {
-  const circuit = compileCircuit(c.bytes);
-  const { r1cs, wasm } = await compileCircom(circuit.source, dir);
-  const info = await snarkjs.r1cs.info(r1cs);
-  const wtnsPath = join(dir, 'model.wtns');
-  await snarkjs.wtns.calculate(circuitInputs(circuit, c.inputs), wasm, wtnsPath);
-  const w = await snarkjs.wtns.exportJson(wtnsPath);
-  const publicSignals = w.slice(1, 1 + circuit.nPublic).map(String);
-  return { circuit, info, outputs: decodeOutputs(circuit, publicSignals) };
-}
-
-function assertExact(c: Case, outputs: Record<string, { raw: bigint[] }>): void {
-  const exact = compileExact(c.bytes).run(c.inputs);
-  assert.ok(exact.raw.size > 0);
-  for (const [name, raw] of exact.raw) {
-    assert.ok(outputs[name], `output ${name}`);
-    assert.deepEqual(outputs[name].raw, raw, name);
-  }
-}
-
 async function ortOutputs(c: Case): Promise<Record<string, ArrayLike<number | bigint>>> {
   const session = await ort.InferenceSession.create(c.bytes);
   const feeds: Record<string, ort.Tensor> = {};
@@ -271,19 +251,16 @@ async function ortOutputs(c: Case): Promise<Record<string, ArrayLike<number | bi
 }
 
 describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const work = zkWorkDir('plumb-zk-nonlinear-');
 
   for (const [i, c] of cases.entries())
     it(`${c.name}: witness outputs equal the executor raw outputs`, async (t) => {
       const start = performance.now();
-      const { circuit, info, outputs } = await witnessOutputs(c, join(work, `w${i}`));
-      assertExact(c, outputs);
+      const { circuit, constraints, outputs } = await witnessOutputs(c.bytes, c.inputs, join(work, `w${i}`));
+      assertOutputsExact(c.bytes, c.inputs, outputs);
       const elements = circuit.inputs.reduce((a, l) => a + l.size, 0);
       t.diagnostic(
-        `${c.name}: ${info.nConstraints} constraints for ${elements} inputs (estimate ${circuit.constraintEstimate}), ` +
+        `${c.name}: ${constraints} constraints for ${elements} inputs (estimate ${circuit.constraintEstimate}), ` +
           `${(performance.now() - start).toFixed(0)} ms`,
       );
       // the executor (so the circuit) stays within its reported bounds of onnxruntime
@@ -331,9 +308,9 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
   for (const name of ['1l_gelu_tanh_appx', 'layernorm'])
     it(`ezkl ${name}: witness outputs equal the executor`, async (t) => {
       const c = corpusCase(name, name === 'layernorm' ? [1, 10, 10] : undefined);
-      const { info, outputs } = await witnessOutputs(c, join(work, name));
-      assertExact(c, outputs);
-      t.diagnostic(`${name}: ${info.nConstraints} constraints`);
+      const { constraints, outputs } = await witnessOutputs(c.bytes, c.inputs, join(work, name));
+      assertOutputsExact(c.bytes, c.inputs, outputs);
+      t.diagnostic(`${name}: ${constraints} constraints`);
     });
 
   for (const name of ['1l_sigmoid', '1l_softmax'])
@@ -342,7 +319,7 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
       const start = performance.now();
       const a = await setupModel(c.bytes, { workDir: join(work, `g-${name}`), ptauDir });
       const p = await prove(a, c.inputs);
-      assertExact(c, p.outputs);
+      assertOutputsExact(c.bytes, c.inputs, p.outputs);
       assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
       const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
       assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);

@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import * as snarkjs from 'snarkjs';
+import { describe, it } from 'node:test';
 import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import { assertOutputsExact, witnessOutputs, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
 import type { Tensor, TensorMap } from '../../core/tensor.ts';
-import { compileExact } from '../../runtime/exact/exact.ts';
 import { compileCircuit, FIELD_PRIME } from './circuit.ts';
-import { circuitInputs, decodeOutputs, prove, verify } from './prove.ts';
-import { compileCircom, releaseZk, setupModel } from './setup.ts';
+import { prove, verify } from './prove.ts';
+import { setupModel } from './setup.ts';
 
 const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-ops-'));
 /** Full Groth16 proving only for circuits of at most 2^MAX_POWER constraints. */
 const MAX_POWER = 12;
 
@@ -160,41 +158,16 @@ const cases: Case[] = [
   ),
 ];
 
-/** The circuit's outputs computed by the witness generator only (no proving). */
-async function witnessOutputs(c: Case, dir: string) {
-  const circuit = compileCircuit(c.bytes);
-  const { r1cs, wasm } = await compileCircom(circuit.source, dir);
-  const info = await snarkjs.r1cs.info(r1cs);
-  const wtnsPath = join(dir, 'model.wtns');
-  await snarkjs.wtns.calculate(circuitInputs(circuit, c.inputs), wasm, wtnsPath);
-  const w = await snarkjs.wtns.exportJson(wtnsPath);
-  const publicSignals = w.slice(1, 1 + circuit.nPublic).map(String);
-  return { circuit, info, outputs: decodeOutputs(circuit, publicSignals) };
-}
-
-function assertExact(c: Case, outputs: Record<string, { raw: bigint[] }>): void {
-  const exact = compileExact(c.bytes).run(c.inputs);
-  assert.ok(exact.raw.size > 0);
-  for (const [name, raw] of exact.raw) {
-    const out = outputs[name];
-    assert.ok(out, `output ${name}`);
-    assert.deepEqual(out.raw, raw);
-  }
-}
-
 describe('zk circuit ops match the exact executor', { timeout: 120_000 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const work = zkWorkDir('plumb-zk-ops-');
 
   for (const [i, c] of cases.entries()) {
     it(`${c.name}: witness outputs equal the executor raw outputs`, async (t) => {
       const start = performance.now();
-      const { circuit, info, outputs } = await witnessOutputs(c, join(work, `w${i}`));
-      assertExact(c, outputs);
+      const { circuit, constraints, outputs } = await witnessOutputs(c.bytes, c.inputs, join(work, `w${i}`));
+      assertOutputsExact(c.bytes, c.inputs, outputs);
       t.diagnostic(
-        `${c.name}: ${info.nConstraints} constraints (estimate ${circuit.constraintEstimate}), ` +
+        `${c.name}: ${constraints} constraints (estimate ${circuit.constraintEstimate}), ` +
           `${(performance.now() - start).toFixed(0)} ms`,
       );
     });
@@ -206,7 +179,7 @@ describe('zk circuit ops match the exact executor', { timeout: 120_000 }, () => 
     const a = await setupModel(c.bytes, { workDir: join(work, 'groth16'), ptauDir });
     assert.ok(a.power <= MAX_POWER, `power ${a.power}`);
     const p = await prove(a, c.inputs);
-    assertExact(c, p.outputs);
+    assertOutputsExact(c.bytes, c.inputs, p.outputs);
     assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
     const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
     assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
 import { loadEzklCase } from '../../../test/helpers/ezkl.ts';
 import { runDirect } from '../../../test/helpers/ort.ts';
 import { runZkCase } from '../../../test/helpers/zk-case.ts';
-import { assertWitnessExact, f32, rand } from '../../../test/helpers/zk-witness.ts';
+import { assertWitnessExact, f32, rand, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
 import type { Tensor, TensorMap } from '../../core/tensor.ts';
 import { errorBound } from '../../runtime/exact/error-bound.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
 import { compileCircuit } from './circuit.ts';
-import { releaseZk } from './setup.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-recurrent-'));
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
 /** onnxruntime's own float32 rounding, on top of the executor's reported bound. */
 const FLOAT_SLACK = 1e-5;
@@ -184,10 +181,7 @@ const models: { name: string; recs: Rec[]; batch?: number }[] = [
 ];
 
 describe('RNN, GRU, LSTM: executor vs onnxruntime, circuit witness equals the executor', () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const work = zkWorkDir('plumb-zk-recurrent-');
 
   models.forEach(({ name, recs, batch }, i) => {
     it(name, async (t) => {

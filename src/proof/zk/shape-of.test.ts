@@ -3,22 +3,8 @@
  * constants in circuits even when their input is not a constant (shapes are static), so shape
  * subgraphs (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, as exporters write them) prove.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import {
-  assertNearOrt,
-  assertWitnessExact,
-  buildCase,
-  i64,
-  node,
-  type OpCase,
-} from '../../../test/helpers/zk-witness.ts';
-import { releaseZk } from './setup.ts';
-
-const EPS = 2 ** -13;
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-shape-of-'));
+import { describe } from 'node:test';
+import { EPS, i64, itOpCases, node, type OpCase, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
 
 const cases: OpCase[] = [
   {
@@ -58,15 +44,6 @@ const cases: OpCase[] = [
 ];
 
 describe('Shape, Size, ConstantOfShape in the executor and in circuits', { timeout: 60_000 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
-  for (const [i, c] of cases.entries())
-    it(c.name, async (t) => {
-      const { bytes, inputs } = buildCase(c, 40 + i);
-      const err = await assertNearOrt(bytes, inputs, c.tol);
-      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
-      t.diagnostic(`${c.name}: max |err| vs onnxruntime ${err.toExponential(2)}, ${constraints} constraints`);
-    });
+  const work = zkWorkDir('plumb-zk-shape-of-');
+  itOpCases(cases, 40, work);
 });

@@ -7,24 +7,12 @@
  * test/zk-corpus.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
-import {
-  assertNearOrt,
-  assertWitnessExact,
-  buildCase,
-  f32,
-  i64,
-  node,
-  type OpCase,
-} from '../../../test/helpers/zk-witness.ts';
+import { f32, i64, itOpCases, node, type OpCase, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
 import { isPlumbError } from '../../core/errors.ts';
 import type { Tensor } from '../../core/tensor.ts';
 import { compileCircuit } from './circuit.ts';
-import { releaseZk } from './setup.ts';
 
 /** Values only move: the executor differs from onnxruntime by the input quantization only. */
 const MOVED = 2 ** -13;
@@ -178,21 +166,9 @@ const cases: OpCase[] = [
   },
 ];
 
-const work = mkdtempSync(join(tmpdir(), 'plumb-zk-shape-'));
-
 describe('zk rewiring ops equal the exact executor', { timeout: 600_000 }, () => {
-  after(async () => {
-    await releaseZk();
-    rmSync(work, { recursive: true, force: true });
-  });
-
-  for (const [i, c] of cases.entries())
-    it(c.name, async (t) => {
-      const { bytes, inputs } = buildCase(c, 40 + i);
-      const err = await assertNearOrt(bytes, inputs, c.tol);
-      const { constraints } = await assertWitnessExact(bytes, inputs, join(work, `c${i}`));
-      t.diagnostic(`${c.name}: ${constraints} constraints, executor vs onnxruntime ${err.toExponential(2)}`);
-    });
+  const work = zkWorkDir('plumb-zk-shape-');
+  itOpCases(cases, 40, work);
 
   it('refuses non-constant indices, pads and shapes, naming the node', () => {
     const refuse = (nodes: NodeSpec[], initializers: Record<string, Tensor>, re: RegExp) => {
