@@ -14,6 +14,7 @@ import { encodeTensorProto } from '../src/core/onnx/model.ts';
 import { tensorToProto } from '../src/core/onnx/tensor-proto.ts';
 import { tensorFromJson } from '../src/core/tensor.ts';
 import { buildMlp, buildModel } from './fixtures/onnx-builder.ts';
+import { type CliResult, runPlumb } from './helpers/cli.ts';
 import { createTestNode, type TestNode } from './helpers/node.ts';
 
 const corpus = new URL('../../shared/corpus/ezkl/', import.meta.url).pathname;
@@ -21,30 +22,10 @@ const work = mkdtempSync(join(tmpdir(), 'plumb-cli-'));
 const dataDir = join(work, 'data');
 after(() => rmSync(work, { recursive: true, force: true }));
 
-type Result = { code: number; stdout: string; stderr: string };
+const plumb = (...argv: string[]) =>
+  runPlumb([...argv, ...(argv.includes('--node') ? [] : ['--data-dir', dataDir])], work);
 
-async function plumb(...argv: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run({
-    argv: [...argv, ...(argv.includes('--node') ? [] : ['--data-dir', dataDir])],
-    cwd: work,
-    env: {},
-    stdout: {
-      write: (s) => {
-        stdout += s;
-      },
-    },
-    stderr: {
-      write: (s) => {
-        stderr += s;
-      },
-    },
-  });
-  return { code, stdout, stderr };
-}
-
-function expectError(r: Result, pattern: RegExp, code = 1) {
+function expectError(r: CliResult, pattern: RegExp, code = 1) {
   assert.equal(r.code, code, r.stdout + r.stderr);
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line on stderr: ${r.stderr}`);
   const first = r.stderr.split('\n')[0]!;

@@ -23,7 +23,7 @@ import {
   verifyReceipt,
   type ZkInfo,
 } from '../src/sdk/index.ts';
-import { buildMlp, buildModel } from './fixtures/onnx-builder.ts';
+import { buildMlp, buildUnprovable } from './fixtures/onnx-builder.ts';
 import { createTestNode, type TestNode } from './helpers/node.ts';
 
 const corpus = new URL('../../shared/corpus/ezkl/', import.meta.url).pathname;
@@ -32,21 +32,8 @@ const mlpInput = JSON.parse(readFileSync(join(corpus, '1l_mlp/input.json'), 'utf
 // Another model with the same input and output sizes (3 -> 4).
 const other = buildMlp({ sizes: [3, 4], seed: 11 });
 const otherInputs = { input: { dtype: 'float32', shape: [1, 3], data: [0.5, -1.25, 2] } };
-/**
- * A model no circuit can prove: random ops are not functions of their inputs (the corpus
- * examples of unsupported ops, 1l_erf then lstm, have since become provable).
- */
-const unprovable = buildModel({
-  inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3] }],
-  outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3] }],
-  nodes: [
-    { op: 'Relu', name: 'relu', inputs: ['x'], outputs: ['h'] },
-    { op: 'RandomUniformLike', name: 'noise_u', inputs: ['h'], outputs: ['u'] },
-    { op: 'RandomNormalLike', name: 'noise_n', inputs: ['h'], outputs: ['n'] },
-    { op: 'Add', name: 'add1', inputs: ['u', 'n'], outputs: ['s'] },
-    { op: 'Add', name: 'add2', inputs: ['h', 's'], outputs: ['y'] },
-  ],
-});
+/** A model no circuit can prove (random ops). */
+const unprovable = buildUnprovable();
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-api-'));
 

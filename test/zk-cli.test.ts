@@ -10,30 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Server, serve } from '../src/api/serve.ts';
-import { run } from '../src/cli/main.ts';
 import type { Receipt } from '../src/core/receipt.ts';
 import { FIELD_PRIME } from '../src/proof/zk/circuit.ts';
 import { writeDevPtau } from '../src/proof/zk/ptau.ts';
 import { ensurePtau, releaseZk } from '../src/proof/zk/setup.ts';
-import { buildMlp, buildModel } from './fixtures/onnx-builder.ts';
+import { buildMlp, buildUnprovable } from './fixtures/onnx-builder.ts';
+import { type CliResult, runPlumb } from './helpers/cli.ts';
 import { createTestNode, type TestNode } from './helpers/node.ts';
 
 const corpus = new URL('../../shared/corpus/ezkl/', import.meta.url).pathname;
-/**
- * A model no circuit can prove: random ops are not functions of their inputs (the corpus
- * examples of unsupported ops, 1l_erf then lstm, have since become provable).
- */
-const unprovable = buildModel({
-  inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3] }],
-  outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3] }],
-  nodes: [
-    { op: 'Relu', name: 'relu', inputs: ['x'], outputs: ['h'] },
-    { op: 'RandomUniformLike', name: 'noise_u', inputs: ['h'], outputs: ['u'] },
-    { op: 'RandomNormalLike', name: 'noise_n', inputs: ['h'], outputs: ['n'] },
-    { op: 'Add', name: 'add1', inputs: ['u', 'n'], outputs: ['s'] },
-    { op: 'Add', name: 'add2', inputs: ['h', 's'], outputs: ['y'] },
-  ],
-});
+/** A model no circuit can prove (random ops). */
+const unprovable = buildUnprovable();
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
 const work = mkdtempSync(join(tmpdir(), 'plumb-zk-cli-'));
 const dataDir = join(work, 'data');
@@ -44,33 +31,14 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-type Result = { code: number; stdout: string; stderr: string };
+const plumb = (...argv: string[]) =>
+  runPlumb(
+    [...argv, ...(argv.includes('--node') || argv.includes('--data-dir') ? [] : ['--data-dir', dataDir])],
+    work,
+    { PLUMB_ZK_PTAU_DIR: ptauDir },
+  );
 
-async function plumb(...argv: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run({
-    argv: [
-      ...argv,
-      ...(argv.includes('--node') || argv.includes('--data-dir') ? [] : ['--data-dir', dataDir]),
-    ],
-    cwd: work,
-    env: { PLUMB_ZK_PTAU_DIR: ptauDir },
-    stdout: {
-      write: (s) => {
-        stdout += s;
-      },
-    },
-    stderr: {
-      write: (s) => {
-        stderr += s;
-      },
-    },
-  });
-  return { code, stdout, stderr };
-}
-
-function lastError(r: Result): string {
+function lastError(r: CliResult): string {
   const lines = r.stderr.trimEnd().split('\n');
   return lines[lines.length - 1]!;
 }
@@ -146,56 +114,22 @@ describe('plumb with --zk', { timeout: 120_000 }, () => {
   test('--ptau: a missing file, a non-ptau and a too-small ceremony are clear errors; a good one is noted as user-supplied', async () => {
     const small = buildMlp({ sizes: [3, 4], seed: 31 });
     writeFileSync(join(work, 'small.onnx'), small.bytes);
-    const missing = await plumb(
-      'model',
-      'push',
-      'small.onnx',
-      '--name',
-      'acme/small',
-      '--zk',
-      '--ptau',
-      'nope.ptau',
-    );
+    const pushSmall = (ptau: string) =>
+      plumb('model', 'push', 'small.onnx', '--name', 'acme/small', '--zk', '--ptau', ptau);
+    const missing = await pushSmall('nope.ptau');
     assert.equal(missing.code, 1);
     assert.match(lastError(missing), /cannot read nope\.ptau: no such file/);
-    const notPtau = await plumb(
-      'model',
-      'push',
-      'small.onnx',
-      '--name',
-      'acme/small',
-      '--zk',
-      '--ptau',
-      'small.onnx',
-    );
+    const notPtau = await pushSmall('small.onnx');
     assert.match(lastError(notPtau), /small\.onnx is not a usable powers-of-tau file/);
     await writeDevPtau(join(work, 'pot4.ptau'), 4);
-    const tooSmall = await plumb(
-      'model',
-      'push',
-      'small.onnx',
-      '--name',
-      'acme/small',
-      '--zk',
-      '--ptau',
-      'pot4.ptau',
-    );
+    const tooSmall = await pushSmall('pot4.ptau');
     assert.equal(tooSmall.code, 1);
     assert.match(lastError(tooSmall), /has power 4 .*needs power \d+ or more/);
     const ls = await plumb('model', 'ls');
     assert.doesNotMatch(ls.stdout, /acme\/small/);
     // A "ceremony" file (here a cached development one standing in for it).
     copyFileSync(await ensurePtau(ptauDir, 8), join(work, 'ceremony.ptau'));
-    const ok = await plumb(
-      'model',
-      'push',
-      'small.onnx',
-      '--name',
-      'acme/small',
-      '--zk',
-      '--ptau',
-      'ceremony.ptau',
-    );
+    const ok = await pushSmall('ceremony.ptau');
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /zk setup: ptau: checking the supplied powers-of-tau/);
     assert.match(ok.stdout, /note\s+ptau user-supplied \(2\^\d+\); the phase-2 contribution is still local/);
