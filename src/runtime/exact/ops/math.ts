@@ -9,7 +9,7 @@ import { attrFloat, attrInt, nodeError } from '../attributes.ts';
 import { divRound, f32ToRational, quantizeRational, rshiftRound } from '../fixed.ts';
 import { asFixed, binary, intValues, normAxis, size } from '../tensor.ts';
 import type { XTensor } from '../types.ts';
-import type { OpImpl } from './op.ts';
+import type { Inputs, OpImpl } from './op.ts';
 
 const map = (x: XTensor, fn: (v: bigint) => bigint): XTensor => ({
   shape: x.shape,
@@ -17,16 +17,31 @@ const map = (x: XTensor, fn: (v: bigint) => bigint): XTensor => ({
   int: x.int,
 });
 
+/**
+ * The node's inputs (any number, at least one) broadcast together and folded left to right by
+ * `fn`: integers when every input is, else at 2^s. Also returns the count and whether integer.
+ */
+function foldInputs(
+  node: NodeProto,
+  inputs: Inputs,
+  s: bigint,
+  fn: (a: bigint, b: bigint) => bigint,
+): { folded: XTensor; count: number; int: boolean } {
+  const xs = node.input.map((_, i) => inputs.get(i));
+  if (xs.length === 0) throw nodeError(node, 'needs at least one input');
+  const int = xs.every((x) => x.int);
+  const parts = int ? xs : xs.map((x) => asFixed(x, s));
+  return {
+    folded: parts.slice(1).reduce((acc, x) => binary(acc, x, node, int, fn), parts[0]!),
+    count: xs.length,
+    int,
+  };
+}
+
 /** Max / Min of any number of tensors, broadcast together, folded left to right. */
 function extremum(pick: (a: bigint, b: bigint) => bigint): OpImpl {
   return ({ node, s }) =>
-    (inputs) => {
-      const xs = node.input.map((_, i) => inputs.get(i));
-      if (xs.length === 0) throw nodeError(node, 'needs at least one input');
-      const int = xs.every((x) => x.int);
-      const parts = int ? xs : xs.map((x) => asFixed(x, s));
-      return [parts.slice(1).reduce((acc, x) => binary(acc, x, node, int, pick), parts[0]!)];
-    };
+    (inputs) => [foldInputs(node, inputs, s, pick).folded];
 }
 const maxOf = (a: bigint, b: bigint) => (a >= b ? a : b);
 const minOf = (a: bigint, b: bigint) => (a <= b ? a : b);
@@ -112,13 +127,9 @@ const pow: OpImpl =
 function sumMean(mean: boolean): OpImpl {
   return ({ node, s }) =>
     (inputs) => {
-      const xs = node.input.map((_, i) => inputs.get(i));
-      if (xs.length === 0) throw nodeError(node, 'needs at least one input');
-      const int = xs.every((x) => x.int);
-      const parts = int ? xs : xs.map((x) => asFixed(x, s));
-      const sum = parts.slice(1).reduce((acc, x) => binary(acc, x, node, int, (p, q) => p + q), parts[0]!);
+      const { folded: sum, count, int } = foldInputs(node, inputs, s, (p, q) => p + q);
       if (!mean) return [sum];
-      const n = BigInt(xs.length);
+      const n = BigInt(count);
       return [map(sum, (v) => (int ? v / n : divRound(v, n)))];
     };
 }
