@@ -96,6 +96,19 @@ export async function runDirect(bytes: Uint8Array, inputs: TensorMap): Promise<D
   }
 }
 
+/** `runDirect`'s outputs by name; throws (naming the stage) when onnxruntime fails. */
+export async function ortOutputs(bytes: Uint8Array, inputs: TensorMap): Promise<TensorMap> {
+  const r = await runDirect(bytes, inputs);
+  if (!r.ok) throw new Error(`onnxruntime ${r.stage}: ${r.error}`);
+  return r.outputs;
+}
+
+/** The data of onnxruntime's outputs by name (a Float32Array for float32 outputs); throws on failure. */
+export async function ortRun(bytes: Uint8Array, inputs: TensorMap): Promise<Record<string, Float32Array>> {
+  const outputs = await ortOutputs(bytes, inputs);
+  return Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.data as Float32Array]));
+}
+
 /** Only check that onnxruntime can create a session for `bytes`; the error's first line if not. */
 export async function ortLoadError(bytes: Uint8Array): Promise<string | undefined> {
   try {

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import * as snarkjs from 'snarkjs';
 import type { Tensor, TensorMap } from '../../src/core/tensor.ts';
-import { compileCircuit } from '../../src/proof/zk/circuit.ts';
-import { circuitInputs, decodeOutputs } from '../../src/proof/zk/prove.ts';
-import { compileCircom, releaseZk } from '../../src/proof/zk/setup.ts';
+import { compileCircuit, FIELD_PRIME } from '../../src/proof/zk/circuit.ts';
+import { circuitInputs, decodeOutputs, prove, verify } from '../../src/proof/zk/prove.ts';
+import { compileCircom, releaseZk, setupModel } from '../../src/proof/zk/setup.ts';
 import { compileExact } from '../../src/runtime/exact/exact.ts';
 import { buildModel, type NodeSpec, seededRandom } from '../fixtures/onnx-builder.ts';
-import { runDirect } from './ort.ts';
+import { ortOutputs } from './ort.ts';
 
 /** Half a quantization step at the default scale (2^-12): what moving values costs against onnxruntime. */
 export const EPS = 2 ** -13;
@@ -118,14 +118,28 @@ export async function assertWitnessExact(bytes: Uint8Array, inputs: TensorMap, d
   return { constraints, estimate: circuit.constraintEstimate };
 }
 
+/**
+ * Groth16 end to end: set `bytes` up (in `workDir`, ptau files cached in `ptauDir`), prove
+ * `inputs`; the proof's outputs equal the executor's, it verifies, and with its first public
+ * signal changed it does not. Returns the artifacts and the proof.
+ */
+export async function assertGroth16(bytes: Uint8Array, inputs: TensorMap, workDir: string, ptauDir: string) {
+  const a = await setupModel(bytes, { workDir, ptauDir });
+  const p = await prove(a, inputs);
+  assertOutputsExact(bytes, inputs, p.outputs);
+  assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
+  const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
+  assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);
+  return { a, p };
+}
+
 /** The executor's outputs are within `tol` of onnxruntime's (same shapes); returns the max error. */
 export async function assertNearOrt(bytes: Uint8Array, inputs: TensorMap, tol: number): Promise<number> {
   const exact = compileExact(bytes).run(inputs);
-  const ref = await runDirect(bytes, inputs);
-  if (!ref.ok) throw new Error(`onnxruntime ${ref.stage}: ${ref.error}`);
+  const ref = await ortOutputs(bytes, inputs);
   let worst = 0;
   for (const [name, got] of Object.entries(exact.outputs)) {
-    const r: Tensor | undefined = ref.outputs[name];
+    const r: Tensor | undefined = ref[name];
     assert.ok(r, `onnxruntime output ${name}`);
     assert.deepEqual([...got.shape], [...r.shape], `output ${name}: shape`);
     const a = got.data as ArrayLike<number | bigint>;

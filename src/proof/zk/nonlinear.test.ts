@@ -3,10 +3,15 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import * as snarkjs from 'snarkjs';
 import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
-import { assertOutputsExact, witnessOutputs, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
+import { ortRun } from '../../../test/helpers/ort.ts';
+import {
+  assertGroth16,
+  assertOutputsExact,
+  witnessOutputs,
+  zkWorkDir,
+} from '../../../test/helpers/zk-witness.ts';
 import type { DType, TensorMap } from '../../core/tensor.ts';
 import { compileExact } from '../../runtime/exact/exact.ts';
 import {
@@ -16,9 +21,9 @@ import {
   softmaxMaxError,
 } from '../../runtime/exact/ops/nonlinear.ts';
 import { activationMaxError } from '../../runtime/exact/piecewise.ts';
-import { compileCircuit, FIELD_PRIME } from './circuit.ts';
-import { circuitInputs, prove, verify } from './prove.ts';
-import { compileCircom, setupModel } from './setup.ts';
+import { compileCircuit } from './circuit.ts';
+import { circuitInputs } from './prove.ts';
+import { compileCircom } from './setup.ts';
 
 const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
@@ -238,18 +243,6 @@ function corpusCase(name: string, shape?: number[]): Case {
   };
 }
 
-async function ortOutputs(c: Case): Promise<Record<string, ArrayLike<number | bigint>>> {
-  const session = await ort.InferenceSession.create(c.bytes);
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(c.inputs))
-    feeds[name] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
-  const res = await session.run(feeds);
-  const out: Record<string, ArrayLike<number | bigint>> = {};
-  for (const name of session.outputNames) out[name] = res[name]!.data as ArrayLike<number | bigint>;
-  await session.release();
-  return out;
-}
-
 describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () => {
   const work = zkWorkDir('plumb-zk-nonlinear-');
 
@@ -264,7 +257,7 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
           `${(performance.now() - start).toFixed(0)} ms`,
       );
       // the executor (so the circuit) stays within its reported bounds of onnxruntime
-      const ref = await ortOutputs(c);
+      const ref: Record<string, ArrayLike<number | bigint>> = await ortRun(c.bytes, c.inputs);
       for (const [name, out] of Object.entries(outputs)) {
         const r = ref[name]!;
         // quotients amplify quantization, and Selu's gamma scales with |x|: executor tests cover them
@@ -317,12 +310,7 @@ describe('zk nonlinear ops match the exact executor', { timeout: 180_000 }, () =
     it(`ezkl ${name}: full Groth16 prove + verify, tampering rejected`, async (t) => {
       const c = corpusCase(name);
       const start = performance.now();
-      const a = await setupModel(c.bytes, { workDir: join(work, `g-${name}`), ptauDir });
-      const p = await prove(a, c.inputs);
-      assertOutputsExact(c.bytes, c.inputs, p.outputs);
-      assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
-      const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
-      assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);
+      const { a, p } = await assertGroth16(c.bytes, c.inputs, join(work, `g-${name}`), ptauDir);
       t.diagnostic(
         `${name} Groth16: ${a.constraints} constraints, power ${a.power}, prove ${p.proveMs.toFixed(0)} ms, ` +
           `total ${(performance.now() - start).toFixed(0)} ms`,

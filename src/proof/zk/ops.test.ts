@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
-import { assertOutputsExact, witnessOutputs, zkWorkDir } from '../../../test/helpers/zk-witness.ts';
+import {
+  assertGroth16,
+  assertOutputsExact,
+  witnessOutputs,
+  zkWorkDir,
+} from '../../../test/helpers/zk-witness.ts';
 import type { Tensor, TensorMap } from '../../core/tensor.ts';
-import { compileCircuit, FIELD_PRIME } from './circuit.ts';
-import { prove, verify } from './prove.ts';
-import { setupModel } from './setup.ts';
+import { compileCircuit } from './circuit.ts';
 
 const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
@@ -176,13 +179,8 @@ describe('zk circuit ops match the exact executor', { timeout: 120_000 }, () => 
   it('ezkl 1l_conv: full Groth16 prove + verify', async (t) => {
     const c = cases[0]!;
     const start = performance.now();
-    const a = await setupModel(c.bytes, { workDir: join(work, 'groth16'), ptauDir });
+    const { a, p } = await assertGroth16(c.bytes, c.inputs, join(work, 'groth16'), ptauDir);
     assert.ok(a.power <= MAX_POWER, `power ${a.power}`);
-    const p = await prove(a, c.inputs);
-    assertOutputsExact(c.bytes, c.inputs, p.outputs);
-    assert.equal(await verify(a.vkey, p.proof, p.publicSignals, a.circuit), true);
-    const bad = p.publicSignals.map((v, k) => (k === 0 ? ((BigInt(v) + 1n) % FIELD_PRIME).toString() : v));
-    assert.equal(await verify(a.vkey, p.proof, bad, a.circuit), false);
     t.diagnostic(
       `1l_conv Groth16: ${a.constraints} constraints, power ${a.power}, prove ${p.proveMs.toFixed(0)} ms, ` +
         `total ${(performance.now() - start).toFixed(0)} ms`,

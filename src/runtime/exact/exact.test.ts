@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { buildMlp, buildModel, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import { ortRun } from '../../../test/helpers/ort.ts';
 import { isPlumbError } from '../../core/errors.ts';
 import { parseInputs } from '../../core/inputs.ts';
 import { extractManifest } from '../../core/onnx/manifest.ts';
@@ -15,18 +15,6 @@ const corpus = '/work/shared/corpus/ezkl';
 const S = 12;
 /** Slack for onnxruntime's own float32 rounding. */
 const FLOAT_SLACK = 1e-5;
-
-async function ortRun(bytes: Uint8Array, inputs: TensorMap): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(bytes);
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(inputs))
-    feeds[name] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
-  const res = await session.run(feeds);
-  const out: Record<string, Float32Array> = {};
-  for (const name of session.outputNames) out[name] = res[name]!.data as Float32Array;
-  await session.release();
-  return out;
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import { ortRun } from '../../../test/helpers/ort.ts';
 import { decodeModel } from '../../core/onnx/model.ts';
 import type { TensorMap } from '../../core/tensor.ts';
 import { compileExact } from './exact.ts';
@@ -60,18 +61,6 @@ const reference: Record<PiecewiseKind, (x: number) => number> = {
   exp2: (x) => 2 ** x,
 };
 
-async function ortRun(bytes: Uint8Array, inputs: TensorMap): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(bytes);
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(inputs))
-    feeds[name] = new ort.Tensor('float32', t.data as Float32Array, [...t.shape]);
-  const res = await session.run(feeds);
-  const out: Record<string, Float32Array> = {};
-  for (const name of session.outputNames) out[name] = res[name]!.data as Float32Array;
-  await session.release();
-  return out;
-}
-
 /** Inputs spanning negatives, positives, segment boundaries and saturation. */
 function spread(n: number, seed: number, span = 20): number[] {
   const r = seededRandom(seed);
@@ -87,6 +76,30 @@ function unary(op: string, shape: number[], attrs: NodeSpec['attrs'] = {}, opset
     opset,
     ...(opset >= 20 ? { irVersion: 9 } : {}),
   });
+}
+
+/**
+ * The executor against onnxruntime on a `unary` model with input `data`: each |difference|
+ * within bound(x), named `name(x)` when not; returns the worst difference / bound.
+ */
+async function unaryAgainstOrt(
+  bytes: Uint8Array,
+  data: Float32Array,
+  bound: (x: number) => number,
+  name: string,
+): Promise<number> {
+  const inputs: TensorMap = { x: { dtype: 'float32', shape: [data.length], data } };
+  const got = compileExact(bytes).run(inputs).outputs['y']!.data as Float32Array;
+  const ref = (await ortRun(bytes, inputs))['y']!;
+  let worst = 0;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    const b = bound(x);
+    const e = Math.abs(got[i]! - ref[i]!);
+    worst = Math.max(worst, e / b);
+    assert.ok(e <= b, `${name}(${x}): ${e} > ${b}`);
+  }
+  return worst;
 }
 
 const gelu = {
@@ -529,18 +542,13 @@ describe('Exp', () => {
     assert.ok(worst <= 1, `error / bound ${worst}`);
     const data = Float32Array.from(spread(64, 17, 10).map((v) => Math.min(v, 20)));
     const bytes = unary('Exp', [64]);
-    const got = compileExact(bytes).run({ x: { dtype: 'float32', shape: [64], data } }).outputs['y']!
-      .data as Float32Array;
-    const ref = (await ortRun(bytes, { x: { dtype: 'float32', shape: [64], data } }))['y']!;
-    let worstOrt = 0;
-    for (let i = 0; i < 64; i++) {
-      const x = data[i]!;
-      // input quantization: exp(x) EPS, float32: relative 1e-6
-      const bound = expMaxError(S, x) + Math.exp(x) * (1.01 * EPS + 1e-6) + FLOAT_SLACK;
-      const e = Math.abs(got[i]! - ref[i]!);
-      worstOrt = Math.max(worstOrt, e / bound);
-      assert.ok(e <= bound, `exp(${x}): ${e} > ${bound}`);
-    }
+    // input quantization: exp(x) EPS, float32: relative 1e-6
+    const worstOrt = await unaryAgainstOrt(
+      bytes,
+      data,
+      (x) => expMaxError(S, x) + Math.exp(x) * (1.01 * EPS + 1e-6) + FLOAT_SLACK,
+      'exp',
+    );
     t.diagnostic(`Exp: error / bound ${worst.toFixed(4)} (exhaustive), ${worstOrt.toFixed(4)} (onnxruntime)`);
   });
 });
@@ -558,18 +566,13 @@ describe('Log', () => {
     }
     assert.ok(worst <= 1, `error / bound ${worst}`);
     const data = Float32Array.from(spread(64, 19, 50).map((v) => Math.abs(v) + 0.01));
-    const got = compileExact(bytes).run({ x: { dtype: 'float32', shape: [64], data } }).outputs['y']!
-      .data as Float32Array;
-    const ref = (await ortRun(bytes, { x: { dtype: 'float32', shape: [64], data } }))['y']!;
-    let worstOrt = 0;
-    for (let i = 0; i < 64; i++) {
-      const x = data[i]!;
-      // input quantization: EPS / x
-      const bound = logMaxError(S, x) + (1.01 * EPS) / x + FLOAT_SLACK;
-      const e = Math.abs(got[i]! - ref[i]!);
-      worstOrt = Math.max(worstOrt, e / bound);
-      assert.ok(e <= bound, `log(${x}): ${e} > ${bound}`);
-    }
+    // input quantization: EPS / x
+    const worstOrt = await unaryAgainstOrt(
+      bytes,
+      data,
+      (x) => logMaxError(S, x) + (1.01 * EPS) / x + FLOAT_SLACK,
+      'log',
+    );
     assert.throws(() =>
       compileExact(bytes).run({ x: { dtype: 'float32', shape: [64], data: new Float32Array(64) } }),
     );
