@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildModel, type NodeSpec, seededRandom } from '../../../test/fixtures/onnx-builder.ts';
+import { buildModel, type NodeSpec } from '../../../test/fixtures/onnx-builder.ts';
 import {
   assertGroth16,
   assertOutputsExact,
+  f32,
+  rand,
   witnessOutputs,
   zkWorkDir,
 } from '../../../test/helpers/zk-witness.ts';
@@ -17,16 +19,6 @@ const corpus = new URL('../../../../shared/corpus/ezkl/', import.meta.url);
 const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
 /** Full Groth16 proving only for circuits of at most 2^MAX_POWER constraints. */
 const MAX_POWER = 12;
-
-const f32 = (shape: number[], data: number[]): Tensor => ({
-  dtype: 'float32',
-  shape,
-  data: Float32Array.from(data),
-});
-const rand = (seed: number, n: number, span: number): number[] => {
-  const r = seededRandom(seed);
-  return Array.from({ length: n }, () => (r() * 2 - 1) * span);
-};
 
 type Case = { name: string; bytes: Uint8Array; inputs: TensorMap };
 
