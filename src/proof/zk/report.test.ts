@@ -36,3 +36,17 @@ test('the corpus LSTM is provable, with a constraint estimate', () => {
   assert.deepEqual(r.unsupported, []);
   assert.ok(r.constraints! > 0 && r.ptauPower! > 0);
 });
+
+test('a model too large to set up is refused with its size, before any work', () => {
+  // ezkl multihead_attention: every op lowers, but ~4.7M constraints need a 2^23 ptau.
+  const r = zkReport(
+    readFileSync(new URL('../../../../shared/corpus/ezkl/multihead_attention/network.onnx', import.meta.url)),
+  );
+  assert.equal(r.provable, false);
+  assert.deepEqual(r.unsupported, []);
+  assert.ok(r.ptauPower! > 20 && r.constraints! > 2 ** 20);
+  assert.match(
+    r.reason!,
+    /too large to set up: ~[\d,]+ constraints need a 2\^2\d powers-of-tau; setups go up to 2\^20/,
+  );
+});

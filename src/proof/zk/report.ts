@@ -5,6 +5,7 @@
 import { decodeModel } from '../../core/onnx/model.ts';
 import type { GraphProto } from '../../core/onnx/types.ts';
 import { circuitOps, compileCircuit } from './circuit.ts';
+import { domainPower, setupSizeProblem } from './size.ts';
 
 export type UnsupportedNode = { op: string; node: string };
 
@@ -41,14 +42,10 @@ export function zkReport(bytes: Uint8Array): ZkReport {
   }
   try {
     const c = compileCircuit(bytes);
-    const n = c.constraintEstimate + c.nPublic;
-    return {
-      provable: true,
-      unsupported,
-      constraints: c.constraintEstimate,
-      ptauPower: n.toString(2).length,
-      ops,
-    };
+    const ptauPower = domainPower(c);
+    const sized = { unsupported, constraints: c.constraintEstimate, ptauPower, ops };
+    const tooLarge = setupSizeProblem(c);
+    return tooLarge ? { provable: false, reason: tooLarge, ...sized } : { provable: true, ...sized };
   } catch (error) {
     return { provable: false, unsupported, reason: (error as Error).message.split('\n')[0]!, ops };
   }

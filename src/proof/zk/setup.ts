@@ -16,6 +16,7 @@ import { PlumbError } from '../../core/errors.ts';
 import { type CircuitOptions, type CompiledCircuit, compileCircuit } from './circuit.ts';
 import { writeDevPtau } from './ptau.ts';
 import { checkPtau } from './ptau-file.ts';
+import { MAX_SETUP_POWER, setupSizeProblem } from './size.ts';
 
 /** A stage of a setup, as it starts: compile, ptau (generating or cached or supplied), zkey. */
 export type SetupProgress = {
@@ -105,8 +106,8 @@ export async function ensurePtau(
   power: number,
   onGenerate?: (power: number) => void,
 ): Promise<string> {
-  if (!Number.isInteger(power) || power < 1 || power > 20)
-    throw new PlumbError('INVALID_ARGUMENT', `ptau power must be in 1..20, got ${power}`);
+  if (!Number.isInteger(power) || power < 1 || power > MAX_SETUP_POWER)
+    throw new PlumbError('INVALID_ARGUMENT', `ptau power must be in 1..${MAX_SETUP_POWER}, got ${power}`);
   mkdirSync(dir, { recursive: true });
   const cached = readdirSync(dir)
     .map((f) => /^pot(\d+)\.ptau$/.exec(f))
@@ -136,6 +137,8 @@ export async function setupModel(bytes: Uint8Array, options: SetupOptions): Prom
   let t = performance.now();
   report({ stage: 'compile', message: 'compiling the circuit (circom)' });
   const circuit = compileCircuit(bytes, circuitOptions);
+  const tooLarge = setupSizeProblem(circuit);
+  if (tooLarge) throw new PlumbError('INVALID_MODEL', `model cannot be proven in zk mode: ${tooLarge}`);
   const { r1cs, wasm } = await compileCircom(circuit.source, options.workDir);
   const info = await snarkjs.r1cs.info(r1cs);
   const compileMs = performance.now() - t;
