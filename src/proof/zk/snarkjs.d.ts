@@ -56,6 +56,8 @@ declare module 'snarkjs' {
     exportJson(wtnsFile: string): Promise<bigint[]>;
   };
   export const groth16: {
+    /** The proof and public signals as Solidity calldata text: `[a],[[b]],[c],[signals]`. */
+    exportSolidityCallData(proof: Groth16Proof, publicSignals: readonly string[]): Promise<string>;
     fullProve(
       input: Record<string, unknown>,
       wasmFile: string,
