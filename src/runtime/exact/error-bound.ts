@@ -176,7 +176,7 @@ function nodeEstimate(n: NodeProto, ins: Est[], ctx: NodeContext): Est | undefin
       // a / c: by a constant, or by a computed tensor whose smallest |value| bounds it away from 0
       const c = constOf(1);
       const cv = values.get(n.input[1] ?? '');
-      const m = c ? minAbs(floatValues(c)) : b && cv ? minMagnitude(cv, scale) - b.e : 0;
+      const m = c ? minAbs(floatValues(c)) : b && cv ? magnitudes(cv, scale).min - b.e : 0;
       if (!(m > 0)) return undefined;
       const eb = c ? EPS : (b?.e ?? 0);
       return { e: (a.e + (eb * a.x) / m) / m + EPS, x: a.x / m };
@@ -221,7 +221,7 @@ function nodeEstimate(n: NodeProto, ins: Est[], ctx: NodeContext): Est | undefin
       // |sqrt(u) - sqrt(v)| <= |u - v| / (2 sqrt(min)) away from 0, else <= sqrt(|u - v|);
       // isqrt floors: < 2^-s
       const xv = values.get(n.input[0] ?? '');
-      const lo = xv ? minMagnitude(xv, scale) - a.e : 0;
+      const lo = xv ? magnitudes(xv, scale).min - a.e : 0;
       const e = lo > 0 ? a.e / (2 * Math.sqrt(lo)) : Math.sqrt(a.e);
       return { e: e + 2 * EPS, x: Math.sqrt(a.x) };
     }
@@ -246,25 +246,17 @@ function nodeEstimate(n: NodeProto, ins: Est[], ctx: NodeContext): Est | undefin
   }
 }
 
-/** Min |value| of an executor tensor, in real units. */
-function minMagnitude(t: XTensor, scale: number): number {
-  let m: bigint | undefined;
+/** Min and max |value| of an executor tensor, in real units (0, 0 when empty). */
+function magnitudes(t: XTensor, scale: number): { min: number; max: number } {
+  let lo: bigint | undefined;
+  let hi = 0n;
   for (const v of t.data) {
     const a = v < 0n ? -v : v;
-    if (m === undefined || a < m) m = a;
+    if (lo === undefined || a < lo) lo = a;
+    if (a > hi) hi = a;
   }
-  if (m === undefined) return 0;
-  return t.int ? Number(m) : Number(m) / 2 ** scale;
-}
-
-/** Max |value| of an executor tensor, in real units. */
-function magnitude(t: XTensor, scale: number): number {
-  let m = 0n;
-  for (const v of t.data) {
-    const a = v < 0n ? -v : v;
-    if (a > m) m = a;
-  }
-  return t.int ? Number(m) : Number(m) / 2 ** scale;
+  const unit = t.int ? 1 : 2 ** scale;
+  return { min: Number(lo ?? 0n) / unit, max: Number(hi) / unit };
 }
 
 /**
@@ -292,7 +284,7 @@ export function errorBound(bytes: Uint8Array, inputs: TensorMap, scale = 12): Er
   const est = (name: string): Est | undefined => {
     const e = errs.get(name);
     const v = values.get(name);
-    return e === undefined || !v ? undefined : { e, x: magnitude(v, scale) + e };
+    return e === undefined || !v ? undefined : { e, x: magnitudes(v, scale).max + e };
   };
   const unknown = new Set<string>();
   const ctx: NodeContext = { consts, values, EPS, scale, opset };
