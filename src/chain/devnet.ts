@@ -81,7 +81,12 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
   };
   child.stderr!.on('data', keep);
   try {
-    const { host, port, pid } = await waitForStart(child, keep, options.startupTimeoutMs ?? 20_000, () => log);
+    const { host, port, pid } = await waitForStart(
+      child,
+      keep,
+      options.startupTimeoutMs ?? 20_000,
+      () => log,
+    );
     let stopping: Promise<void> | undefined;
     return {
       rpcUrl: `http://${host}:${port}`,
