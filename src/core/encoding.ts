@@ -21,8 +21,9 @@
  * All integers little-endian. The hash of a map is SHA-256 of its encoding.
  */
 import { createHash } from 'node:crypto';
+import { PlumbError } from './errors.ts';
 import { type Hex, toHex } from './hash.ts';
-import { onnxDataType, type Tensor, type TensorMap } from './tensor.ts';
+import { allocTensor, dtypeFromOnnx, onnxDataType, type Tensor, type TensorMap } from './tensor.ts';
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -127,4 +128,67 @@ export function hashTensors(map: TensorMap): Hex {
 /** The canonical encoding of a tensor map (what `hashTensors` hashes). */
 export function encodeTensors(map: TensorMap): Uint8Array {
   return Buffer.concat([...mapChunks(map)]);
+}
+
+/**
+ * Decode a tensor-map encoding (bytes from outside: a contract's request, a peer), strictly: any
+ * truncation, trailing byte, unknown dtype, unsorted or repeated name, or size mismatch throws
+ * INVALID_INPUT naming what is wrong. `encodeTensors(decodeTensors(b))` equals `b` for canonical
+ * input; `canonical` is false when it does not (e.g. -0 or a non-canonical NaN).
+ */
+export function decodeTensors(bytes: Uint8Array): { tensors: TensorMap; canonical: boolean } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  const bad = (why: string): never => {
+    throw new PlumbError('INVALID_INPUT', `malformed tensor encoding at byte ${at}: ${why}`);
+  };
+  const take = (n: number, what: string) => {
+    if (n > bytes.length - at) bad(`${what} needs ${n} bytes, ${bytes.length - at} left`);
+    const start = at;
+    at += n;
+    return start;
+  };
+  const u64At = (what: string) => {
+    const v = dv.getBigUint64(take(8, what), true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad(`${what} ${v} is too large`);
+    return Number(v);
+  };
+  const count = dv.getUint32(take(4, 'the tensor count'), true);
+  const tensors: TensorMap = {};
+  let previous: Uint8Array | undefined;
+  for (let i = 0; i < count; i++) {
+    const nameLength = dv.getUint32(take(4, 'a name length'), true);
+    const nameBytes = bytes.subarray(take(nameLength, 'a name'), at);
+    if (previous && Buffer.compare(previous, nameBytes) >= 0) bad('tensor names must be sorted and distinct');
+    previous = nameBytes;
+    const name = new TextDecoder('utf-8', { fatal: true }).decode(nameBytes);
+    const end = u64At(`tensor "${name}" length`) + at;
+    if (end > bytes.length) bad(`tensor "${name}" runs past the end`);
+    const dtype = dtypeFromOnnx(dv.getUint8(take(1, 'a dtype')));
+    if (!dtype) bad(`tensor "${name}" has an unknown dtype`);
+    const rank = dv.getUint32(take(4, 'a rank'), true);
+    const shape: number[] = [];
+    for (let d = 0; d < rank; d++) shape.push(u64At(`tensor "${name}" dimension`));
+    const t = allocTensor(dtype!, shape);
+    if (t.dtype === 'string') {
+      for (let k = 0; k < t.data.length; k++) {
+        const n = dv.getUint32(take(4, 'a string length'), true);
+        t.data[k] = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(take(n, 'a string'), at));
+      }
+    } else {
+      const size = t.data.byteLength;
+      if (end - at !== size) bad(`tensor "${name}" has ${end - at} data bytes, its shape needs ${size}`);
+      const src = bytes.subarray(take(size, 'tensor data'), at);
+      const out = new Uint8Array(t.data.buffer, t.data.byteOffset, size);
+      out.set(src);
+      if (!littleEndian) {
+        const w = t.data.BYTES_PER_ELEMENT;
+        for (let k = 0; k < size; k += w) out.subarray(k, k + w).reverse();
+      }
+    }
+    if (at !== end) bad(`tensor "${name}" length does not match its contents`);
+    tensors[name] = t;
+  }
+  if (at !== bytes.length) bad(`${bytes.length - at} trailing bytes`);
+  return { tensors, canonical: Buffer.compare(encodeTensors(tensors), bytes) === 0 };
 }
