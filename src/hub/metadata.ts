@@ -1,6 +1,7 @@
 /**
  * The hub's metadata store on `node:sqlite`: model files by CID (with their manifests),
- * repositories, immutable semver versions, and the receipts a node has issued.
+ * repositories, immutable semver versions, the receipts a node has issued, and their
+ * settlement on chain (the queue of receipts to settle and the batches they were settled in).
  * Every change is one transaction.
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -23,7 +24,42 @@ export type RepositoryRecord = {
   latest: string | undefined;
   versions: string[];
 };
-export type StoredReceipt = { id: string; modelCid: string; createdAt: number; body: string };
+export type StoredReceipt = {
+  id: string;
+  modelCid: string;
+  createdAt: number;
+  body: string;
+  /** Queue the receipt for settlement on chain, in the same transaction that stores it. */
+  settle?: boolean;
+};
+/**
+ * A batch of queued receipts whose Merkle root goes on chain: `pending` from the moment it is
+ * cut (before anything is sent) until its root is known to be on chain, then `settled`.
+ */
+export type SettlementBatch = {
+  id: number;
+  root: string;
+  count: number;
+  status: 'pending' | 'settled';
+  /** The last transaction sent for it (pending), or the one that settled it (when known). */
+  txHash: string | undefined;
+  /** `Settlement`'s id for the batch, once settled. */
+  chainBatchId: number | undefined;
+  blockNumber: number | undefined;
+  /** Failed submissions so far, and the last one's cause. */
+  attempts: number;
+  lastError: string | undefined;
+  createdAt: number;
+  settledAt: number | undefined;
+};
+export type SettlementCounts = {
+  /** Queued receipts not yet in a batch. */
+  queued: number;
+  pendingBatches: number;
+  pendingReceipts: number;
+  settledBatches: number;
+  settledReceipts: number;
+};
 
 const schema = `
 CREATE TABLE IF NOT EXISTS files (
@@ -42,6 +78,15 @@ CREATE TABLE IF NOT EXISTS artifacts (
   model_cid TEXT NOT NULL REFERENCES files(cid), role TEXT NOT NULL, cid TEXT NOT NULL,
   created_at INTEGER NOT NULL, PRIMARY KEY (model_cid, role));
 CREATE INDEX IF NOT EXISTS artifacts_cid ON artifacts(cid);
+CREATE TABLE IF NOT EXISTS settlement_batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, root TEXT NOT NULL UNIQUE, count INTEGER NOT NULL,
+  status TEXT NOT NULL, tx_hash TEXT, chain_batch_id INTEGER, block_number INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at INTEGER NOT NULL, settled_at INTEGER);
+CREATE INDEX IF NOT EXISTS settlement_batches_status ON settlement_batches(status);
+CREATE TABLE IF NOT EXISTS settlement_queue (
+  receipt_id TEXT PRIMARY KEY REFERENCES receipts(id), queued_at INTEGER NOT NULL,
+  batch_id INTEGER REFERENCES settlement_batches(id));
+CREATE INDEX IF NOT EXISTS settlement_queue_batch ON settlement_queue(batch_id, queued_at);
 `;
 
 type Row = Record<string, string | number | null>;
@@ -232,13 +277,30 @@ export class MetadataStore {
 
   // ------------------------------------------------------------------ receipts
 
+  /**
+   * Store a receipt (a receipt already stored keeps its row). With `settle`, it is also queued
+   * for settlement in the same transaction (joining the caller's, as the receipt log's).
+   */
   putReceipt(r: StoredReceipt): void {
-    this.#stmt('INSERT OR IGNORE INTO receipts (id, model_cid, created_at, body) VALUES (?, ?, ?, ?)').run(
-      r.id,
-      r.modelCid,
-      r.createdAt,
-      r.body,
-    );
+    const insert = () =>
+      this.#stmt('INSERT OR IGNORE INTO receipts (id, model_cid, created_at, body) VALUES (?, ?, ?, ?)').run(
+        r.id,
+        r.modelCid,
+        r.createdAt,
+        r.body,
+      );
+    if (!r.settle) {
+      insert();
+      return;
+    }
+    checkSettlable(r.id);
+    this.transaction(() => {
+      insert();
+      this.#stmt('INSERT OR IGNORE INTO settlement_queue (receipt_id, queued_at) VALUES (?, ?)').run(
+        r.id,
+        Date.now(),
+      );
+    });
   }
 
   getReceipt(id: string): StoredReceipt | undefined {
@@ -252,6 +314,157 @@ export class MetadataStore {
       'SELECT * FROM receipts WHERE created_at < ? ORDER BY created_at DESC LIMIT ?',
     ).all(before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
     return rows.map(toReceipt);
+  }
+
+  // ------------------------------------------------------------------ settlement
+
+  /**
+   * Queue receipts stored earlier for settlement; ids already queued (or settled) are skipped.
+   * All or nothing: an id with no stored receipt is RECEIPT_NOT_FOUND and queues none.
+   * Returns how many were newly queued.
+   */
+  queueForSettlement(ids: readonly string[], now = Date.now()): number {
+    return this.transaction(() => {
+      let queued = 0;
+      for (const id of ids) {
+        checkSettlable(id);
+        if (!this.#stmt('SELECT 1 FROM receipts WHERE id = ?').get(id))
+          throw new PlumbError('RECEIPT_NOT_FOUND', `no receipt ${id} is stored here to settle`);
+        queued += Number(
+          this.#stmt('INSERT OR IGNORE INTO settlement_queue (receipt_id, queued_at) VALUES (?, ?)').run(
+            id,
+            now,
+          ).changes,
+        );
+      }
+      return queued;
+    });
+  }
+
+  /** Up to `limit` queued receipt ids not yet in a batch, oldest first. */
+  unbatchedReceiptIds(limit: number): string[] {
+    const rows = this.#stmt(
+      'SELECT receipt_id FROM settlement_queue WHERE batch_id IS NULL ORDER BY queued_at, rowid LIMIT ?',
+    ).all(limit) as Row[];
+    return rows.map((r) => r['receipt_id'] as string);
+  }
+
+  /** When the oldest receipt not yet in a batch was queued (undefined: none is). */
+  oldestUnbatchedAt(): number | undefined {
+    const row = this.#stmt('SELECT MIN(queued_at) AS t FROM settlement_queue WHERE batch_id IS NULL').get() as
+      | Row
+      | undefined;
+    return (row?.['t'] as number | null | undefined) ?? undefined;
+  }
+
+  /**
+   * Cut a batch, in one transaction: a `pending` batch with this root, and these queued
+   * receipts assigned to it. CONFLICT when one of them is not queued or already in a batch
+   * (then nothing is written).
+   */
+  cutBatch(root: string, ids: readonly string[], now = Date.now()): SettlementBatch {
+    if (ids.length === 0)
+      throw new PlumbError('INVALID_ARGUMENT', 'a settlement batch needs at least one receipt');
+    return this.transaction(() => {
+      if (this.#stmt('SELECT 1 FROM settlement_batches WHERE root = ?').get(root))
+        throw new PlumbError('CONFLICT', `a settlement batch with root ${root} already exists`);
+      const id = Number(
+        this.#stmt(
+          "INSERT INTO settlement_batches (root, count, status, created_at) VALUES (?, ?, 'pending', ?)",
+        ).run(root, ids.length, now).lastInsertRowid,
+      );
+      for (const receiptId of ids) {
+        const { changes } = this.#stmt(
+          'UPDATE settlement_queue SET batch_id = ? WHERE receipt_id = ? AND batch_id IS NULL',
+        ).run(id, receiptId);
+        if (Number(changes) !== 1)
+          throw new PlumbError(
+            'CONFLICT',
+            `receipt ${receiptId} is not queued for settlement, or already in a batch`,
+          );
+      }
+      return this.getBatch(id)!;
+    });
+  }
+
+  getBatch(id: number): SettlementBatch | undefined {
+    const row = this.#stmt('SELECT * FROM settlement_batches WHERE id = ?').get(id) as Row | undefined;
+    return row ? toBatch(row) : undefined;
+  }
+
+  /** Batches cut but not known to be on chain, oldest first. */
+  pendingBatches(): SettlementBatch[] {
+    const rows = this.#stmt(
+      "SELECT * FROM settlement_batches WHERE status = 'pending' ORDER BY id",
+    ).all() as Row[];
+    return rows.map(toBatch);
+  }
+
+  /**
+   * Record a submission of a pending batch: `attempts` goes up by one, `last_error` becomes
+   * `error` (cleared without one), and a transaction hash, when one was sent, is kept.
+   */
+  recordBatchAttempt(id: number, attempt: { txHash?: string | undefined; error?: string | undefined }): void {
+    this.#stmt(
+      'UPDATE settlement_batches SET attempts = attempts + 1, last_error = ?, tx_hash = COALESCE(?, tx_hash) WHERE id = ?',
+    ).run(attempt.error ?? null, attempt.txHash ?? null, id);
+  }
+
+  /** The batch's root is on chain as `chainBatchId`; `txHash` and `blockNumber` when known. */
+  markBatchSettled(
+    id: number,
+    s: {
+      chainBatchId: number | bigint;
+      blockNumber?: number | bigint | undefined;
+      txHash?: string | undefined;
+      settledAt: number;
+    },
+  ): void {
+    this.#stmt(
+      "UPDATE settlement_batches SET status = 'settled', chain_batch_id = ?, block_number = COALESCE(?, block_number), tx_hash = COALESCE(?, tx_hash), settled_at = ? WHERE id = ?",
+    ).run(s.chainBatchId, s.blockNumber ?? null, s.txHash ?? null, s.settledAt, id);
+  }
+
+  /**
+   * Where a receipt is in settlement: undefined when it was never queued; `batch` undefined
+   * while it is queued but not yet in a batch.
+   */
+  batchOfReceipt(receiptId: string): { queuedAt: number; batch: SettlementBatch | undefined } | undefined {
+    const row = this.#stmt('SELECT queued_at, batch_id FROM settlement_queue WHERE receipt_id = ?').get(
+      receiptId,
+    ) as Row | undefined;
+    if (!row) return undefined;
+    const batchId = row['batch_id'] as number | null;
+    return {
+      queuedAt: row['queued_at'] as number,
+      batch: batchId === null ? undefined : this.getBatch(batchId),
+    };
+  }
+
+  /** The receipt ids of a batch, in the order they were queued. */
+  batchReceiptIds(batchId: number): string[] {
+    const rows = this.#stmt(
+      'SELECT receipt_id FROM settlement_queue WHERE batch_id = ? ORDER BY queued_at, rowid',
+    ).all(batchId) as Row[];
+    return rows.map((r) => r['receipt_id'] as string);
+  }
+
+  settlementCounts(): SettlementCounts {
+    const queued = (
+      this.#stmt('SELECT COUNT(*) AS n FROM settlement_queue WHERE batch_id IS NULL').get() as { n: number }
+    ).n;
+    const rows = this.#stmt(
+      'SELECT status, COUNT(*) AS batches, COALESCE(SUM(count), 0) AS receipts FROM settlement_batches GROUP BY status',
+    ).all() as Row[];
+    const of = (status: string, column: string) =>
+      (rows.find((r) => r['status'] === status)?.[column] as number | undefined) ?? 0;
+    return {
+      queued,
+      pendingBatches: of('pending', 'batches'),
+      pendingReceipts: of('pending', 'receipts'),
+      settledBatches: of('settled', 'batches'),
+      settledReceipts: of('settled', 'receipts'),
+    };
   }
 
   counts(): { files: number; repositories: number; versions: number; receipts: number } {
@@ -273,6 +486,33 @@ function toVersion(row: Row): VersionRecord {
     cid: row['cid'] as string,
     description: row['description'] as string,
     createdAt: row['created_at'] as number,
+  };
+}
+
+/** Only a receipt id (a bytes32 digest) can be a leaf of a settlement batch's Merkle tree. */
+function checkSettlable(id: string): void {
+  if (!/^0x[0-9a-f]{64}$/.test(id))
+    throw new PlumbError(
+      'INVALID_ARGUMENT',
+      `receipt id ${id.slice(0, 80)} cannot be settled: not 0x and 32 bytes of lowercase hex`,
+    );
+}
+
+function toBatch(row: Row): SettlementBatch {
+  const optional = <T>(v: string | number | null | undefined) =>
+    v === null || v === undefined ? undefined : (v as T);
+  return {
+    id: row['id'] as number,
+    root: row['root'] as string,
+    count: row['count'] as number,
+    status: row['status'] === 'settled' ? 'settled' : 'pending',
+    txHash: optional<string>(row['tx_hash']),
+    chainBatchId: optional<number>(row['chain_batch_id']),
+    blockNumber: optional<number>(row['block_number']),
+    attempts: row['attempts'] as number,
+    lastError: optional<string>(row['last_error']),
+    createdAt: row['created_at'] as number,
+    settledAt: optional<number>(row['settled_at']),
   };
 }
 
