@@ -169,7 +169,7 @@ export function decodeTensors(bytes: Uint8Array): { tensors: TensorMap; canonica
     const rank = dv.getUint32(take(4, 'a rank'), true);
     const shape: number[] = [];
     for (let d = 0; d < rank; d++) shape.push(u64At(`tensor "${name}" dimension`));
-    const t = allocTensor(dtype!, shape);
+    const t = allocTensor(dtype!, shape) as Tensor;
     if (t.dtype === 'string') {
       for (let k = 0; k < t.data.length; k++) {
         const n = dv.getUint32(take(4, 'a string length'), true);
