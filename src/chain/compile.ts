@@ -157,6 +157,15 @@ async function writeCache(path: string, compiled: CompiledContracts): Promise<vo
 
 const memo = new Map<string, Promise<CompiledContracts>>();
 
+async function cachedCompile(key: string, sources: Record<string, string>): Promise<CompiledContracts> {
+  const path = join(cacheDir, `${key}.json`);
+  const cached = await readCache(path);
+  if (cached) return cached;
+  const compiled = runSolc(sources);
+  await writeCache(path, compiled);
+  return compiled;
+}
+
 /**
  * Compile every contract under contracts/ (cached). Throws PlumbError INTERNAL listing the
  * compiler's errors when a source does not compile.
@@ -166,18 +175,28 @@ export function compileContracts(): Promise<CompiledContracts> {
   const key = cacheKey(solcVersion(), sources);
   let result = memo.get(key);
   if (!result) {
-    result = (async () => {
-      const path = join(cacheDir, `${key}.json`);
-      const cached = await readCache(path);
-      if (cached) return cached;
-      const compiled = runSolc(sources);
-      await writeCache(path, compiled);
-      return compiled;
-    })();
+    result = cachedCompile(key, sources);
     memo.set(key, result);
     result.catch(() => memo.delete(key));
   }
   return result;
+}
+
+/**
+ * Compile one standalone Solidity source (no imports, e.g. a snarkjs Groth16 verifier) with the
+ * same compiler and settings, cached the same way, and return its contract `name`.
+ */
+export async function compileSource(name: string, source: string): Promise<ContractArtifact> {
+  const unit = `contracts/${name}.sol`;
+  const sources = { [unit]: source };
+  const key = cacheKey(solcVersion(), sources);
+  let result = memo.get(key);
+  if (!result) {
+    result = cachedCompile(key, sources);
+    memo.set(key, result);
+    result.catch(() => memo.delete(key));
+  }
+  return contractArtifact(await result, name);
 }
 
 /** The named contract of `compiled`, or PlumbError INTERNAL when there is none. */
@@ -186,3 +205,13 @@ export function contractArtifact(compiled: CompiledContracts, name: string): Con
   if (!c) throw new PlumbError('INTERNAL', `contract ${name} is not compiled`);
   return c;
 }
+
+/** The contracts a deployment consists of (their ABIs are in abi.ts), in deployment order. */
+export const deployableContracts = [
+  'NodeRegistry',
+  'ModelRegistry',
+  'Settlement',
+  'FraudProofs',
+  'Coordinator',
+  'ExampleConsumer',
+] as const;
