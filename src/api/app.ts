@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { PlumbError } from '../core/errors.ts';
 import { type PlumbNode, plumbVersion } from '../node/node.ts';
 import { problemResponse } from './problem.ts';
+import { chainRoutes } from './routes/chain.ts';
 import { inferenceRoutes } from './routes/inference.ts';
 import { modelRoutes } from './routes/models.ts';
 import { nodeRoutes } from './routes/node.ts';
@@ -36,6 +37,7 @@ export function createApp(node: PlumbNode): OpenAPIHono {
   modelRoutes(app, node);
   inferenceRoutes(app, node);
   zkRoutes(app, node);
+  chainRoutes(app, node);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -32,6 +32,8 @@ export type StartDevnetOptions = {
   statePath?: string | undefined;
   stateIntervalSeconds?: number | undefined;
   host?: string | undefined;
+  /** Default 0: a free port. */
+  port?: number | undefined;
   chainId?: number | undefined;
   startupTimeoutMs?: number | undefined;
 };
@@ -67,7 +69,14 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
       ],
     });
   const chainId = options.chainId ?? 31337;
-  const args = ['--host', options.host ?? '127.0.0.1', '--port', '0', '--chain-id', String(chainId)];
+  const args = [
+    '--host',
+    options.host ?? '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
+    '--chain-id',
+    String(chainId),
+  ];
   if (options.statePath) {
     await mkdir(dirname(options.statePath), { recursive: true });
     args.push('--state', options.statePath, '--state-interval', String(options.stateIntervalSeconds ?? 5));

@@ -2,9 +2,11 @@
  * What every command gets: where it runs, where output goes, and a client on either a
  * running node (`--node URL`) or an in-process node on a data directory.
  */
-import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createApp } from '../api/app.ts';
-import { resolveDataDir } from '../node/config.ts';
+import { PlumbError } from '../core/errors.ts';
+import { type NodeConfigInput, resolveDataDir } from '../node/config.ts';
 import { PlumbNode } from '../node/node.ts';
 import { type Client, createClient, inProcess } from '../sdk/client.ts';
 
@@ -21,14 +23,20 @@ export type CommandContext = {
   node?: string | undefined;
   /** `--data-dir DIR`: the in-process node's data directory. */
   dataDir?: string | undefined;
+  /** `--rpc URL`, `--chain-id N`, `--settlement ADDRESS`: the chain of an in-process node. */
+  rpc?: string | undefined;
+  chainId?: number | undefined;
+  settlement?: string | undefined;
+  /** `--no-chain`: never start or join a chain. */
+  noChain?: boolean | undefined;
 };
 
 export type Session = { client: Client; local: PlumbNode | undefined; close(): Promise<void> };
 
 /** Open a client: remote when `--node` is set, else an in-process node on the data directory. */
-export async function openSession(ctx: CommandContext): Promise<Session> {
+export async function openSession(ctx: CommandContext, o: { chain?: boolean } = {}): Promise<Session> {
   if (ctx.node) return { client: createClient({ url: ctx.node }), local: undefined, close: async () => {} };
-  const node = await startLocalNode(ctx);
+  const node = await startLocalNode(ctx, {}, o);
   const app = createApp(node);
   return {
     client: createClient({ transport: inProcess((request) => app.fetch(request)) }),
@@ -37,14 +45,31 @@ export async function openSession(ctx: CommandContext): Promise<Session> {
   };
 }
 
+/**
+ * An in-process node on the data directory. It is on a chain when the command needs one
+ * (`chain: true`), when `--rpc` names one, or when this data directory has used one before (so
+ * its receipts keep being signed for, and queued on, that chain) — never with `--no-chain`.
+ */
 export async function startLocalNode(
   ctx: CommandContext,
-  extra: { port?: number; host?: string; zkConcurrency?: number } = {},
+  extra: Partial<NodeConfigInput> = {},
+  o: { chain?: boolean } = {},
 ): Promise<PlumbNode> {
   const ptauDir = ctx.env['PLUMB_ZK_PTAU_DIR'];
+  const dataDir = resolveDataDir({ dataDir: ctx.dataDir, cwd: ctx.cwd, env: ctx.env });
+  if (ctx.noChain && (o.chain || ctx.rpc))
+    throw new PlumbError(
+      'INVALID_ARGUMENT',
+      '--no-chain: this command needs a chain (drop --no-chain or pass --rpc URL)',
+    );
+  const chain = !ctx.noChain && (o.chain === true || ctx.rpc !== undefined || usedChain(dataDir));
   const node = new PlumbNode({
-    dataDir: resolveDataDir({ dataDir: ctx.dataDir, cwd: ctx.cwd, env: ctx.env }),
+    dataDir,
     ...(ptauDir ? { zkPtauDir: resolve(ctx.cwd, ptauDir) } : {}),
+    ...(chain ? { chain: true } : {}),
+    ...(ctx.rpc !== undefined ? { rpcUrl: ctx.rpc } : {}),
+    ...(ctx.chainId !== undefined ? { chainId: ctx.chainId } : {}),
+    ...(ctx.settlement !== undefined ? { settlement: ctx.settlement } : {}),
     ...extra,
   });
   await node.start();
@@ -84,4 +109,10 @@ export function progress(
 
 export function mb(bytes: number): string {
   return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** True when a node on this data directory has deployed to or used a chain. */
+function usedChain(dataDir: string): boolean {
+  const dir = join(dataDir, 'chain');
+  return existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('deployment-'));
 }

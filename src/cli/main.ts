@@ -6,6 +6,13 @@ import { parseArgs } from 'node:util';
 import { errorMessage, isPlumbError, PlumbError } from '../core/errors.ts';
 import { type Mode, modes } from '../core/receipt.ts';
 import { plumbVersion } from '../node/node.ts';
+import {
+  chainDeployCommand,
+  chainStatusCommand,
+  challengeCommand,
+  settleCommand,
+  stakeCommand,
+} from './commands/chain.ts';
 import { infer } from './commands/infer.ts';
 import { modelList, modelPull, modelPush, modelShow } from './commands/model.ts';
 import { nodeInfo, nodeStart } from './commands/node.ts';
@@ -19,21 +26,37 @@ Usage:
   plumb model push FILE --name OWNER/NAME [--version SEMVER] [--description TEXT]
                    [--zk [--calibrate INPUT.json] [--ptau FILE.ptau] [--zk-input-bits 24]]
                                              also set up zk proving (inputs |x| < 2^(bits-13))
+                   [--onchain [--tolerance 0.01]]   register it on chain (zk: verifier too)
   plumb model ls
   plumb model show OWNER/NAME[@VERSION] | CID
   plumb model pull CID -o FILE
   plumb model zk-report FILE                 can this model be proven? unsupported ops, cost
   plumb infer OWNER/NAME[@VERSION] | CID --input FILE [--input FILE...] [--out receipt.json]
                                         [--mode signed|zk] [--nonce 0x...]
-  plumb verify RECEIPT.json [--reexecute]    zk receipts: against the model's registered key
+  plumb verify RECEIPT.json [--reexecute] [--onchain]
+                                             zk receipts: against the model's registered key;
+                                             --onchain: node staked, receipt settled (Merkle proof)
   plumb zk vkey OWNER/NAME[@VERSION] | CID [-o FILE]     the model's verification key
   plumb zk export-verifier OWNER/NAME[@VERSION] | CID -o Verifier.sol
-  plumb node start [--port N] [--host ADDR] [--zk-concurrency N]
+  plumb node start [--port N] [--host ADDR] [--zk-concurrency N] [--no-chain]
+                   [--settle-batch N] [--settle-interval SECONDS]
+                                             also runs the embedded devnet unless --rpc/--no-chain
   plumb node info
+  plumb node register --stake ETH            stake from the node's account (registers it)
+  plumb node unbond ETH | plumb node withdraw
+  plumb chain status                         chain id, block, contracts, this node's stake
+  plumb chain deploy --rpc URL               deploy Plumb's contracts with the node's funded key
+  plumb settle                               settle queued receipts now (Merkle roots on chain)
+  plumb challenge RECEIPT.json [--input FILE]
+                                             prove a signed output wrong (zk) and slash its node
 
 Options for every command:
   --data-dir DIR   data directory of the in-process node (default $PLUMB_HOME, else ~/.plumb)
   --node URL       talk to a running node instead (e.g. http://127.0.0.1:7070)
+  --rpc URL        an EVM chain instead of the data directory's embedded devnet
+  --chain-id N     refuse an RPC on another chain
+  --settlement ADDRESS   the Plumb deployment to use on --rpc (its Settlement contract)
+  --no-chain       no chain at all
   --json           machine-readable output
   -h, --help       this help
   -V, --version    print the version (alone; with push, --version sets the model version)`;
@@ -59,6 +82,15 @@ const options = {
   'zk-concurrency': { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
+  rpc: { type: 'string' },
+  'chain-id': { type: 'string' },
+  settlement: { type: 'string' },
+  'no-chain': { type: 'boolean', default: false },
+  stake: { type: 'string' },
+  onchain: { type: 'boolean', default: false },
+  tolerance: { type: 'string' },
+  'settle-batch': { type: 'string' },
+  'settle-interval': { type: 'string' },
 } as const;
 
 class UsageError extends PlumbError {
@@ -76,6 +108,22 @@ function countOf(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`${flag}: expected 1-64, got "${value}"`);
+  return n;
+}
+
+function intOf(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag}: expected an integer ${min}-${max}, got "${value}"`);
+  return n;
+}
+
+function numberOf(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`${flag}: expected a non-negative number, got "${value}"`);
   return n;
 }
 
@@ -116,6 +164,10 @@ export async function run(p: RunParameters): Promise<number> {
       json: v.json,
       node: v.node,
       dataDir: v['data-dir'],
+      rpc: v.rpc,
+      chainId: intOf(v['chain-id'], '--chain-id', 1, Number.MAX_SAFE_INTEGER),
+      settlement: v.settlement,
+      noChain: v['no-chain'],
     };
     if (v.help || group === undefined || group === 'help') {
       p.stdout.write(`${usage}\n`);
@@ -124,7 +176,7 @@ export async function run(p: RunParameters): Promise<number> {
     const mode = v.mode as Mode | undefined;
     if (mode !== undefined && !modes.includes(mode))
       throw new UsageError(`--mode: expected one of ${modes.join(', ')}, got "${mode}"`);
-    const grouped = group === 'model' || group === 'node' || group === 'zk';
+    const grouped = group === 'model' || group === 'node' || group === 'zk' || group === 'chain';
     const command = grouped ? `${group} ${sub ?? ''}`.trim() : group;
     const args = grouped ? rest : [sub, ...rest].filter((a) => a !== undefined);
     switch (command) {
@@ -138,6 +190,8 @@ export async function run(p: RunParameters): Promise<number> {
           calibrate: v.calibrate,
           ptau: v.ptau,
           inputBits: v['zk-input-bits'],
+          onchain: v.onchain,
+          tolerance: numberOf(v.tolerance, '--tolerance'),
         });
         break;
       case 'zk vkey':
@@ -181,6 +235,31 @@ export async function run(p: RunParameters): Promise<number> {
         await verify(ctx, {
           file: need(args[0], 'receipt file: plumb verify RECEIPT.json'),
           reexecute: v.reexecute,
+          onchain: v.onchain,
+        });
+        break;
+      case 'chain status':
+        await chainStatusCommand(ctx);
+        break;
+      case 'chain deploy':
+        await chainDeployCommand(ctx);
+        break;
+      case 'node register':
+        await stakeCommand(ctx, { action: 'stake', amount: need(v.stake, '--stake ETH (e.g. --stake 1.0)') });
+        break;
+      case 'node unbond':
+        await stakeCommand(ctx, { action: 'unbond', amount: need(args[0], 'amount: plumb node unbond ETH') });
+        break;
+      case 'node withdraw':
+        await stakeCommand(ctx, { action: 'withdraw' });
+        break;
+      case 'settle':
+        await settleCommand(ctx);
+        break;
+      case 'challenge':
+        await challengeCommand(ctx, {
+          file: need(args[0], 'receipt file: plumb challenge RECEIPT.json'),
+          inputs: v.input ?? [],
         });
         break;
       case 'node start':
@@ -188,6 +267,8 @@ export async function run(p: RunParameters): Promise<number> {
           port: portOf(v.port),
           host: v.host,
           zkConcurrency: countOf(v['zk-concurrency'], '--zk-concurrency'),
+          settleBatchSize: intOf(v['settle-batch'], '--settle-batch', 1, 10_000),
+          settleIntervalSeconds: numberOf(v['settle-interval'], '--settle-interval'),
           ...(p.signal ? { signal: p.signal } : {}),
         });
         break;

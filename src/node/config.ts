@@ -37,6 +37,29 @@ export const nodeConfigSchema = z.object({
    * data directories may share one.
    */
   zkPtauDir: z.string().min(1).optional(),
+  /**
+   * Settle receipts on an EVM chain: `rpcUrl` names one; without it, `chain: true` runs the
+   * embedded devnet (anvil) for this data directory.
+   */
+  chain: z.boolean().default(false),
+  rpcUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Refuse an RPC on another chain. */
+  chainId: z.number().int().positive().optional(),
+  /** The Plumb deployment to use: its Settlement contract (default: the one this node deployed or used). */
+  settlement: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte 0x address')
+    .optional(),
+  /** Settle when this many receipts are queued... */
+  settleBatchSize: z.number().int().min(1).max(10_000).default(1000),
+  /** ...or this long after the oldest was queued. */
+  settleIntervalMs: z.number().int().min(100).default(60_000),
+  /** Settle on that policy in the background (a daemon); otherwise only when asked. */
+  autoSettle: z.boolean().default(false),
+  /** Answer the Coordinator's inference requests (a daemon). */
+  serveRequests: z.boolean().default(false),
+  /** Deploy Plumb's contracts when the chain has none known (always so on the devnet). */
+  chainDeploy: z.boolean().default(false),
 });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;

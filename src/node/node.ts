@@ -5,6 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ChainService } from '../chain/service.ts';
 import { PlumbError } from '../core/errors.ts';
 import type { Hex } from '../core/hash.ts';
 import type { ReceiptDomain } from '../core/receipt.ts';
@@ -17,6 +18,7 @@ import { ReceiptLog } from '../hub/receipt-log.ts';
 import { releaseZk } from '../proof/zk/setup.ts';
 import { OnnxRuntime } from '../runtime/onnx/onnx-runtime.ts';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from './config.ts';
+import { CoordinatorWatcher } from './coordinator.ts';
 import { loadOrCreateNodeKey } from './keystore.ts';
 import { WorkerSigner } from './signer.ts';
 import { ZkService } from './zk/service.ts';
@@ -40,7 +42,14 @@ export class PlumbNode {
   zk: ZkService;
   /** Inferences running now (the receipt log waits for them to batch commits). */
   readonly load = { inflight: 0 };
-  readonly domain: ReceiptDomain = defaultReceiptDomain;
+  /** The EIP-712 domain of this node's receipts: the chain's when it has one. */
+  domain: ReceiptDomain = defaultReceiptDomain;
+  /** The chain receipts are settled on, when configured (`chain` or `rpcUrl`). */
+  chain: ChainService | undefined;
+  /** Background events (settlement, requests served); silent unless the owner sets it. */
+  log: (line: string) => void = () => {};
+  /** Answers the Coordinator's requests (`serveRequests`). */
+  coordinator: CoordinatorWatcher | undefined;
   readonly startedAt = new Date();
   #key: NodeKey | undefined;
   #signer: WorkerSigner | undefined;
@@ -101,7 +110,41 @@ export class PlumbNode {
       });
     }
     this.zk = new ZkService({ concurrency: this.config.zkConcurrency, maxQueue: this.config.zkMaxQueue });
+    if (this.config.chain || this.config.rpcUrl) {
+      try {
+        await this.#startChain(privateKey);
+      } catch (error) {
+        this.hub.meta.stop();
+        await this.hub.blobs.stop();
+        await signer.stop();
+        throw error;
+      }
+    }
     this.#running = true;
+  }
+
+  async #startChain(privateKey: Uint8Array): Promise<void> {
+    const c = this.config;
+    const chain = new ChainService({
+      dataDir: c.dataDir,
+      privateKey,
+      meta: this.hub.meta,
+      rpcUrl: c.rpcUrl,
+      chainId: c.chainId,
+      settlement: c.settlement as Hex | undefined,
+      settleBatchSize: c.settleBatchSize,
+      settleIntervalMs: c.settleIntervalMs,
+      autoSettle: c.autoSettle,
+      allowDeploy: c.chainDeploy,
+      log: (line) => this.log(line),
+    });
+    await chain.start();
+    this.chain = chain;
+    this.domain = chain.domain;
+    if (c.serveRequests) {
+      this.coordinator = new CoordinatorWatcher(this, { log: (line) => this.log(line) });
+      this.coordinator.start();
+    }
   }
 
   /** Where zk work files go (setups in progress). */
@@ -120,7 +163,12 @@ export class PlumbNode {
     await this.zk.stop();
     await releaseZk(); // the curve threads of proofs verified on this thread, if any
     await this.runtime.stop();
+    await this.coordinator?.stop();
+    this.coordinator = undefined;
     this.receipts.flush();
+    await this.chain?.stop();
+    this.chain = undefined;
+    this.domain = defaultReceiptDomain;
     this.hub.meta.stop();
     await this.hub.blobs.stop();
     await this.#signer?.stop();

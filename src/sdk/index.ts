@@ -20,6 +20,20 @@ export {
   type ZkKey,
   type ZkKeySource,
 } from '../proof/zk/verify-receipt.ts';
+export {
+  type ChainStatus,
+  type ChallengeReturnType,
+  challenge,
+  getChainStatus,
+  getSettlement,
+  type RegisterModelReturnType,
+  registerModelOnchain,
+  type SettlementProof,
+  type SettleReturnType,
+  type StakeParameters,
+  settle,
+  stake,
+} from './actions/chain.ts';
 export { exportVerifier } from './actions/exportVerifier.ts';
 export { getModel } from './actions/getModel.ts';
 export { getNodeInfo } from './actions/getNodeInfo.ts';
@@ -30,6 +44,7 @@ export { listModels } from './actions/listModels.ts';
 export { pullModel } from './actions/pullModel.ts';
 export { type PushZkOptions, pushModel, type ZkSetupProgress } from './actions/pushModel.ts';
 export { uploadBlob } from './actions/uploadBlob.ts';
+export { type VerifyOnchainParameters, verifyOnchain } from './actions/verifyOnchain.ts';
 export { verifyOnNode } from './actions/verifyOnNode.ts';
 export { type Client, createClient, http, inProcess, type Transport } from './client.ts';
 export type * from './types.ts';

@@ -8,6 +8,7 @@ import { formatShape } from '../../core/inputs.ts';
 import type { Manifest } from '../../core/manifest.ts';
 import { assertProvable } from '../../node/zk/setup.ts';
 import { readPtauInfo } from '../../proof/zk/ptau-file.ts';
+import { registerModelOnchain } from '../../sdk/actions/chain.ts';
 import { getModel } from '../../sdk/actions/getModel.ts';
 import { listModels } from '../../sdk/actions/listModels.ts';
 import { pullModel } from '../../sdk/actions/pullModel.ts';
@@ -29,6 +30,10 @@ export type ModelPushOptions = {
   ptau?: string | undefined;
   /** With zk: signed bit width of the circuit's inputs (`--zk-input-bits`). */
   inputBits?: string | undefined;
+  /** Register it on chain too (a zk model: its verifier contract and ZkSpec as well). */
+  onchain?: boolean | undefined;
+  /** With onchain and a zk model: the challenge tolerance, in output units. */
+  tolerance?: number | undefined;
 };
 
 export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promise<void> {
@@ -60,7 +65,9 @@ export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promi
     }
     if (o.calibrate !== undefined) calibrate = await readJson(resolve(ctx.cwd, o.calibrate));
   }
-  const session = await openSession(ctx);
+  if (o.tolerance !== undefined && !o.onchain)
+    throw new PlumbError('INVALID_ARGUMENT', '--tolerance goes with --onchain');
+  const session = await openSession(ctx, { chain: o.onchain === true });
   const bar = progress(ctx, `uploading ${o.file}`);
   try {
     const result = await pushModel(session.client, {
@@ -85,11 +92,22 @@ export async function modelPush(ctx: CommandContext, o: ModelPushOptions): Promi
         : {}),
     });
     bar.end();
-    if (ctx.json) return printJson(ctx, result);
+    const onchain = o.onchain
+      ? await registerModelOnchain(session.client, {
+          model: result.cid,
+          ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
+        })
+      : undefined;
+    if (ctx.json) return printJson(ctx, onchain ? { ...result, onchain } : result);
     print(ctx, `pushed ${result.repo}@${result.version}`);
     print(ctx, `  cid      ${result.cid}`);
     printManifest(ctx, result.manifest);
     if (result.zk) printZk(ctx, result.zk);
+    if (onchain) {
+      print(ctx, `on chain: owner ${onchain.owner}, manifest hash ${onchain.manifestHash}`);
+      if (onchain.verifier)
+        print(ctx, `  verifier ${onchain.verifier} (challenge tolerance ${onchain.tolerance})`);
+    }
   } finally {
     bar.end();
     await session.close();

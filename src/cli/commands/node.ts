@@ -1,5 +1,6 @@
 /** `plumb node start | info` */
 import { serve } from '../../api/serve.ts';
+import { anvilBinary } from '../../chain/devnet.ts';
 import { getNodeInfo } from '../../sdk/actions/getNodeInfo.ts';
 import { type CommandContext, openSession, print, printJson, startLocalNode } from '../context.ts';
 
@@ -8,16 +9,35 @@ export type NodeStartOptions = {
   host?: string | undefined;
   /** zk setups and proofs run at once (default 1); more wait in a queue. */
   zkConcurrency?: number | undefined;
+  settleBatchSize?: number | undefined;
+  settleIntervalSeconds?: number | undefined;
   signal?: AbortSignal;
 };
 
 /** Start a node and serve its API until `signal` aborts (the entry point wires SIGINT/SIGTERM). */
 export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promise<void> {
-  const node = await startLocalNode(ctx, {
-    ...(o.port !== undefined ? { port: o.port } : {}),
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.zkConcurrency !== undefined ? { zkConcurrency: o.zkConcurrency } : {}),
-  });
+  // The daemon is on a chain by default: the embedded devnet, where this platform has one.
+  const devnet = anvilBinary() !== undefined;
+  if (!ctx.noChain && !ctx.rpc && !devnet && !ctx.json)
+    ctx.stderr.write(
+      `plumb: no embedded devnet for ${process.platform}-${process.arch}: running without a chain (pass --rpc URL for one)\n`,
+    );
+  const node = await startLocalNode(
+    ctx,
+    {
+      ...(o.port !== undefined ? { port: o.port } : {}),
+      ...(o.host !== undefined ? { host: o.host } : {}),
+      ...(o.zkConcurrency !== undefined ? { zkConcurrency: o.zkConcurrency } : {}),
+      ...(o.settleBatchSize !== undefined ? { settleBatchSize: o.settleBatchSize } : {}),
+      ...(o.settleIntervalSeconds !== undefined
+        ? { settleIntervalMs: Math.max(100, Math.round(o.settleIntervalSeconds * 1000)) }
+        : {}),
+      autoSettle: true,
+      serveRequests: true,
+    },
+    { chain: !ctx.noChain && (devnet || ctx.rpc !== undefined) },
+  );
+  if (!ctx.json) node.log = (line) => ctx.stderr.write(`plumb: ${line}\n`);
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     server = await serve(node);
@@ -26,6 +46,16 @@ export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promi
       address: node.key.address,
       dataDir: node.config.dataDir,
       keyCreated: node.keyCreated,
+      ...(node.chain
+        ? {
+            chain: {
+              chainId: node.chain.connection.chainId,
+              rpcUrl: node.chain.connection.rpcUrl,
+              devnet: node.chain.connection.devnet,
+              settlement: node.chain.deployment.settlement,
+            },
+          }
+        : {}),
     };
     if (ctx.json) printJson(ctx, info);
     else {
@@ -33,6 +63,11 @@ export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promi
       print(ctx, `  address   ${info.address}${node.keyCreated ? ' (new key)' : ''}`);
       print(ctx, `  data dir  ${info.dataDir}`);
       print(ctx, `  api docs  ${server.url}/openapi.json`);
+      if (info.chain)
+        print(
+          ctx,
+          `  chain     ${info.chain.chainId}${info.chain.devnet ? ' (embedded devnet)' : ''} at ${info.chain.rpcUrl}, Settlement ${info.chain.settlement}`,
+        );
     }
     await new Promise<void>((resolve) => {
       if (o.signal?.aborted) return resolve();

@@ -1,10 +1,12 @@
 /** `plumb verify receipt.json [--reexecute]` */
 import { resolve } from 'node:path';
+import { onchainChecks } from '../../chain/verify-onchain.ts';
 import { isPlumbError, PlumbError } from '../../core/errors.ts';
 import { type Check, parseReceipt } from '../../core/receipt.ts';
 import { reexecute } from '../../node/reexecute.ts';
 import { releaseZk } from '../../proof/zk/setup.ts';
 import { verifyReceipt, type ZkKey } from '../../proof/zk/verify-receipt.ts';
+import { getChainStatus, getSettlement } from '../../sdk/actions/chain.ts';
 import { getZkInfo } from '../../sdk/actions/getZkInfo.ts';
 import { pullModel } from '../../sdk/actions/pullModel.ts';
 import { createClient } from '../../sdk/client.ts';
@@ -23,7 +25,7 @@ export class VerificationFailed extends PlumbError {
  */
 export async function verify(
   ctx: CommandContext,
-  { file, reexecute: again }: { file: string; reexecute: boolean },
+  { file, reexecute: again, onchain }: { file: string; reexecute: boolean; onchain?: boolean | undefined },
 ): Promise<void> {
   const json = await readJson(resolve(ctx.cwd, file));
   let result: Awaited<ReturnType<typeof verifyReceipt>>;
@@ -33,6 +35,7 @@ export async function verify(
     await releaseZk(); // the curve threads snarkjs started to check a proof
   }
   if (again && result.valid) result.checks.push(await reexecuteLocally(ctx, json));
+  if (onchain && result.valid) result.checks.push(...(await onchainChecksVia(ctx, json)));
   const failed = result.checks.find((c) => !c.ok);
   if (ctx.json) printJson(ctx, { ...result, valid: !failed, ...(failed ? { reason: failed.message } : {}) });
   else for (const c of result.checks) print(ctx, `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.message}`);
@@ -54,6 +57,18 @@ async function registeredKey(ctx: CommandContext, modelCid: string): Promise<ZkK
       );
     }
     throw error;
+  } finally {
+    await session.close();
+  }
+}
+
+/** The on-chain checks: the node gives the Merkle proof (and its RPC unless --rpc); the chain decides. */
+async function onchainChecksVia(ctx: CommandContext, json: unknown): Promise<Check[]> {
+  const receipt = parseReceipt(json);
+  const session = await openSession(ctx, { chain: true });
+  try {
+    const rpcUrl = ctx.rpc ?? (await getChainStatus(session.client)).rpcUrl;
+    return await onchainChecks(rpcUrl, receipt, await getSettlement(session.client, { id: receipt.id }));
   } finally {
     await session.close();
   }

@@ -1,0 +1,31 @@
+import { onchainChecks } from '../../chain/verify-onchain.ts';
+import { parseReceipt, type VerifyReceiptReturnType, verdict } from '../../core/receipt.ts';
+import { verifyReceipt } from '../../proof/zk/verify-receipt.ts';
+import type { Client } from '../client.ts';
+import { getChainStatus, getSettlement } from './chain.ts';
+import { getZkInfo } from './getZkInfo.ts';
+
+export type VerifyOnchainParameters = {
+  receipt: unknown;
+  /** The chain's RPC (default: the one the node reports). The chain is read directly, not through the node. */
+  rpcUrl?: string | undefined;
+};
+
+/**
+ * Verify a receipt offline (hashes, signature, zk proof) and on chain: signed for a Plumb
+ * Settlement contract of that chain, by a registered staked node, and included in a batch the
+ * node settled (its Merkle proof, which the node supplies, checked on chain).
+ * @example const { valid, checks } = await verifyOnchain(client, { receipt })
+ */
+export async function verifyOnchain(
+  client: Client,
+  { receipt: json, rpcUrl }: VerifyOnchainParameters,
+): Promise<VerifyReceiptReturnType> {
+  const receipt = parseReceipt(json);
+  const offline = await verifyReceipt(receipt, {
+    zk: receipt.mode === 'zk' ? (cid) => getZkInfo(client, { ref: cid }) : undefined,
+  });
+  const url = rpcUrl ?? (await getChainStatus(client)).rpcUrl;
+  const settlement = await getSettlement(client, { id: receipt.id });
+  return verdict([...offline.checks, ...(await onchainChecks(url, receipt, settlement))]);
+}
