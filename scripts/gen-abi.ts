@@ -25,6 +25,4 @@ const biome = spawnSync(join(root, 'node_modules', '.bin', 'biome'), ['format', 
   stdio: 'inherit',
 });
 if (biome.status !== 0) process.exit(biome.status ?? 1);
-console.log(
-  `wrote ${out}: ${deployableContracts.join(', ')} (${Math.round(performance.now() - t)} ms)`,
-);
+console.log(`wrote ${out}: ${deployableContracts.join(', ')} (${Math.round(performance.now() - t)} ms)`);
