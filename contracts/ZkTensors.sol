@@ -11,10 +11,10 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 ///   tensor := u8 dtype (ONNX code, 1 = float32), u32 rank, u64 dims[rank], data
 ///
 /// all integers little-endian. Tensors are matched to a ZkSpec by position (names are skipped).
-/// Only float32 is supported. Reads are bounds-checked: a malformed encoding reverts with a named
-/// error. Values are quantized exactly as Plumb's fixed-point executor does
-/// (src/runtime/exact/fixed.ts quantizeF32Bits): round half away from zero of x * 2^scale,
-/// computed from the IEEE 754 bits. Public signals are signed integers mod the BN254 scalar
+/// Only float32 is supported. Reads never leave the encoding: malformed inputs revert with a named
+/// error; malformed outputs are infinitely far from any proof. Values are quantized exactly as
+/// Plumb's fixed-point executor does (src/runtime/exact/fixed.ts quantizeF32Bits): round half away
+/// from zero of x * 2^scale, computed from the IEEE 754 bits. Public signals are signed integers mod the BN254 scalar
 /// field, outputs first, then inputs.
 library ZkTensors {
     /// @notice A Groth16 proof as the snarkjs verifier template takes it (`b` with each pair
@@ -29,9 +29,16 @@ library ZkTensors {
     uint256 internal constant P = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint8 internal constant FLOAT32 = 1;
 
+    // _quantize's outcomes
     uint8 private constant OK = 0;
     uint8 private constant NON_FINITE = 1;
     uint8 private constant OVERFLOW = 2;
+    // _tensor's outcomes
+    uint8 private constant PARSED = 0;
+    uint8 private constant TRUNCATED = 1;
+    uint8 private constant BAD_LENGTH = 2;
+    uint8 private constant BAD_DTYPE = 3;
+    uint8 private constant BAD_SIZE = 4;
 
     /// @notice The encoding ends before a field that starts at byte `offset`.
     error Truncated(uint256 offset);
@@ -61,38 +68,48 @@ library ZkTensors {
 
     /// @notice Check that the canonical encoding `inputs` holds the spec's input tensors and that
     /// each element, quantized, is in the spec's input range and equals its public signal.
+    /// Reverts with a named error otherwise.
     function checkInputs(ModelRegistry.ZkSpec memory spec, bytes calldata inputs, uint256[] calldata signals)
         internal
         pure
     {
-        uint256 n = _tensorCount(inputs, spec.inputOffsets.length);
+        if (inputs.length < 4) revert Truncated(0);
+        uint256 n = _le(inputs, 0, 4);
+        if (n != spec.inputOffsets.length) revert TensorCountMismatch(spec.inputOffsets.length, n);
         uint256 pos = 4;
         for (uint256 t = 0; t < n; t++) {
-            uint256 data;
-            (data, pos) = _tensor(inputs, pos, t, spec.inputSizes[t]);
-            _checkInput(spec, t, inputs[data:pos], signals);
+            uint256 size = spec.inputSizes[t];
+            (uint8 problem, uint256 detail, uint256 data, uint256 next) = _tensor(inputs, pos, size);
+            if (problem != PARSED) _revertMalformed(problem, detail, t, size);
+            _checkInput(spec, t, inputs[data:next], signals);
+            pos = next;
         }
         if (pos != inputs.length) revert TrailingBytes(pos);
     }
 
     /// @notice The largest |quantize(element) - signed(signal)| over the output tensors of the
-    /// canonical encoding `outputs`, where signed(v) = v > p/2 ? v - p : v. A non-finite element
-    /// (or one too large to quantize) is infinitely wrong: the result is then type(uint256).max.
+    /// canonical encoding `outputs`, where signed(v) = v > p/2 ? v - p : v. Outputs that are not
+    /// the spec's tensors (malformed, another tensor count or size, not float32) or hold a value
+    /// that does not quantize (non-finite, too large) are infinitely wrong: type(uint256).max.
+    /// (A receipt's output bytes are fixed by the node's signature, so any of these is a false
+    /// claim.) Reverts only for signals the spec does not fit (SignalsTooShort, SignalNotInField).
     function maxOutputDistance(ModelRegistry.ZkSpec memory spec, bytes calldata outputs, uint256[] calldata signals)
         internal
         pure
         returns (uint256 distance)
     {
-        uint256 n = _tensorCount(outputs, spec.outputOffsets.length);
+        if (outputs.length < 4 || _le(outputs, 0, 4) != spec.outputOffsets.length) return type(uint256).max;
         uint256 pos = 4;
-        for (uint256 t = 0; t < n; t++) {
-            uint256 data;
-            (data, pos) = _tensor(outputs, pos, t, spec.outputSizes[t]);
-            uint256 d = _outputDistance(spec, t, outputs[data:pos], signals);
+        for (uint256 t = 0; t < spec.outputOffsets.length; t++) {
+            (uint8 problem,, uint256 data, uint256 next) = _tensor(outputs, pos, spec.outputSizes[t]);
+            if (problem != PARSED) return type(uint256).max;
+            uint256 d = _outputDistance(spec, t, outputs[data:next], signals);
             if (d > distance) distance = d;
+            pos = next;
         }
-        if (pos != outputs.length) revert TrailingBytes(pos);
+        if (pos != outputs.length) return type(uint256).max;
     }
+
 
     /// @notice True when the spec's verifier accepts `proof` for `signals`: there must be
     /// `nPublic` signals, each below p. A reverting verifier or any answer but true is false.
@@ -119,41 +136,48 @@ library ZkTensors {
         return ok && ret.length == 32 && abi.decode(ret, (uint256)) == 1;
     }
 
-    /// @dev The map's tensor count (u32 at 0), required to be `expected`.
-    function _tensorCount(bytes calldata enc, uint256 expected) private pure returns (uint256 n) {
-        n = _uint(enc, 0, 4);
-        if (n != expected) revert TensorCountMismatch(expected, n);
-    }
-
-    /// @dev Parse map entry `t` at `pos`: a float32 tensor of `size` elements. Returns where its
-    /// data starts and where the next entry starts.
-    function _tensor(bytes calldata enc, uint256 pos, uint256 t, uint256 size)
+    /// @dev Parse the map entry at `pos`, expected to be a float32 tensor of `size` elements.
+    /// Returns PARSED, where its data starts and where the next entry starts; or what is wrong
+    /// (TRUNCATED with the offset, BAD_DTYPE with the dtype, BAD_SIZE with the element count, or
+    /// BAD_LENGTH). Never reads outside `enc`.
+    function _tensor(bytes calldata enc, uint256 pos, uint256 size)
         private
         pure
-        returns (uint256 data, uint256 next)
+        returns (uint8 problem, uint256 detail, uint256 data, uint256 next)
     {
-        uint256 nameLen = _uint(enc, pos, 4);
-        pos += 4 + nameLen;
-        uint256 tensorLen = _uint(enc, pos, 8);
+        if (enc.length < pos + 4) return (TRUNCATED, pos, 0, 0);
+        pos += 4 + _le(enc, pos, 4); // u32 name length, name
+        if (enc.length < pos + 8) return (TRUNCATED, pos, 0, 0);
+        uint256 tensorLen = _le(enc, pos, 8);
         pos += 8;
-        if (tensorLen > enc.length - pos) revert Truncated(pos);
+        if (tensorLen > enc.length - pos) return (TRUNCATED, pos, 0, 0);
         next = pos + tensorLen;
-        if (tensorLen < 5) revert TensorLengthMismatch(t);
-        uint8 dtype = uint8(_uint(enc, pos, 1));
-        if (dtype != FLOAT32) revert UnsupportedDtype(t, dtype);
-        uint256 rank = _uint(enc, pos + 1, 4);
-        // the header must fit inside the tensor's declared length
-        if (rank > (tensorLen - 5) / 8) revert TensorLengthMismatch(t);
+        if (tensorLen < 5) return (BAD_LENGTH, 0, 0, 0);
+        uint256 dtype = _le(enc, pos, 1);
+        if (dtype != FLOAT32) return (BAD_DTYPE, dtype, 0, 0);
+        uint256 rank = _le(enc, pos + 1, 4);
+        // the dims must fit inside the tensor's declared length
+        if (rank > (tensorLen - 5) / 8) return (BAD_LENGTH, 0, 0, 0);
         data = pos + 5 + 8 * rank;
-        // element count; clamped at 2^64 so a product of u64 dims never overflows
+        // the element count, clamped at 2^64 so a product of u64 dims never overflows
         uint256 count = 1;
         for (uint256 i = 0; i < rank; i++) {
-            count *= _uint(enc, pos + 5 + 8 * i, 8);
+            count *= _le(enc, pos + 5 + 8 * i, 8);
             if (count > type(uint64).max) count = uint256(type(uint64).max) + 1;
         }
-        if (count * 4 != next - data) revert TensorLengthMismatch(t);
-        if (count != size) revert TensorSizeMismatch(t, size, count);
+        if (count * 4 != next - data) return (BAD_LENGTH, 0, 0, 0);
+        if (count != size) return (BAD_SIZE, count, 0, 0);
+        return (PARSED, 0, data, next);
     }
+
+    /// @dev Revert with the named error for a `_tensor` problem in tensor `t`.
+    function _revertMalformed(uint8 problem, uint256 detail, uint256 t, uint256 size) private pure {
+        if (problem == TRUNCATED) revert Truncated(detail);
+        if (problem == BAD_DTYPE) revert UnsupportedDtype(t, uint8(detail));
+        if (problem == BAD_SIZE) revert TensorSizeMismatch(t, size, detail);
+        revert TensorLengthMismatch(t);
+    }
+
 
     /// @dev Input tensor `t`'s elements (`data`: its float32 data) against its public signals.
     function _checkInput(ModelRegistry.ZkSpec memory spec, uint256 t, bytes calldata data, uint256[] calldata signals)
@@ -194,9 +218,9 @@ library ZkTensors {
         return offset;
     }
 
-    /// @dev The little-endian unsigned integer of `len` (<= 32) bytes at `pos`, bounds-checked.
-    function _uint(bytes calldata enc, uint256 pos, uint256 len) private pure returns (uint256 v) {
-        if (pos > enc.length || len > enc.length - pos) revert Truncated(pos);
+    /// @dev The little-endian unsigned integer of `len` (<= 32) bytes at `pos`; the caller has
+    /// checked that they lie inside `enc`.
+    function _le(bytes calldata enc, uint256 pos, uint256 len) private pure returns (uint256 v) {
         uint256 word;
         assembly ("memory-safe") {
             word := calldataload(add(enc.offset, pos))
@@ -205,6 +229,7 @@ library ZkTensors {
             v |= ((word >> (248 - 8 * i)) & 0xff) << (8 * i);
         }
     }
+
 
     /// @dev The little-endian u32 at `pos`, where the caller has bounds-checked the tensor data.
     function _u32(bytes calldata enc, uint256 pos) private pure returns (uint32) {

@@ -724,8 +724,20 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
     await reverts(distance(spec, out, off), 'SignalNotInField', [1n]);
     const nan = hexOf(encodeTensors({ y: f32([0.5, Number.POSITIVE_INFINITY]) }));
     assert.equal(await distance(spec, nan), 2n ** 256n - 1n, 'a non-finite output is infinitely wrong');
-    await reverts(distance(spec, enc), 'TensorCountMismatch', [1n, 2n]);
-    await reverts(distance({ ...spec, outputSizes: [3] }, out), 'TensorSizeMismatch', [0n, 3n, 2n]);
+    const huge = hexOf(encodeTensors({ y: f32([0.5, 3e38]) }));
+    assert.equal(await distance({ ...spec, scale: 255 }, huge), 2n ** 256n - 1n, 'too large to quantize');
+    // outputs that are not the spec's tensors are infinitely wrong (the node signed them)
+    const infinitely = 2n ** 256n - 1n;
+    assert.equal(await distance(spec, enc), infinitely, 'another tensor count');
+    assert.equal(await distance({ ...spec, outputSizes: [3] }, out), infinitely, 'another size');
+    assert.equal(await distance(spec, `${out}00`), infinitely, 'trailing bytes');
+    const intOut = hexOf(encodeTensors({ y: { dtype: 'int32', shape: [2], data: Int32Array.of(1, 2) } }));
+    assert.equal(await distance(spec, intOut), infinitely, 'not float32');
+    const outBytes = encodeTensors(outputs);
+    const truncations = await Promise.all(
+      Array.from({ length: outBytes.length }, (_, n) => distance(spec, hexOf(outBytes.subarray(0, n)))),
+    );
+    assert.deepEqual(new Set(truncations), new Set([infinitely]), 'every truncation');
   });
 
   it('Coordinator: a signed request is fulfilled by an active node; the consumer gets the output', async () => {
@@ -865,6 +877,8 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
     let proof: { a: [bigint, bigint]; b: [[bigint, bigint], [bigint, bigint]]; c: [bigint, bigint] };
     let signals: bigint[];
     let owner: TestAccount;
+    /** The proven outputs as float32 tensors, each tensor's values passed through `change`. */
+    let outputsWith: (change: (values: number[]) => number[]) => TensorMap;
 
     before(async () => {
       const c = loadEzklCase('1l_mlp');
@@ -899,18 +913,15 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
       await tx(owner, d.modelRegistry, 'ModelRegistry', 'registerModel', [cid, randomHex(32)]);
       await tx(owner, d.modelRegistry, 'ModelRegistry', 'setZkSpec', [cid, spec]);
       inputs = hexOf(encodeTensors(c.inputs));
-      const outs = (delta: number): TensorMap =>
+      outputsWith = (change) =>
         Object.fromEntries(
-          Object.entries(p.outputs).map(([name, o]) => [
-            name,
-            f32(
-              Array.from(o.values, (v, i) => (i === 0 ? v + delta : v)),
-              o.shape,
-            ),
-          ]),
+          Object.entries(p.outputs).map(([name, o]) => {
+            const values = change(Array.from(o.values));
+            return [name, f32(values, values.length === o.values.length ? o.shape : [values.length])];
+          }),
         );
-      honest = hexOf(encodeTensors(outs(0)));
-      wrong = hexOf(encodeTensors(outs(1)));
+      honest = hexOf(encodeTensors(outputsWith((values) => values)));
+      wrong = hexOf(encodeTensors(outputsWith((values) => values.map((v, i) => (i === 0 ? v + 1 : v)))));
       const n = (x: string | undefined) => BigInt(x!);
       const { pi_a: a, pi_b: b, pi_c: cc } = p.proof;
       proof = {
@@ -1030,6 +1041,28 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
       assert.equal(await read(d.fraudProofs, 'FraudProofs', 'challenged', [digest]), true);
       await reverts(challenge(lie, wrong), 'AlreadyChallenged', [digest]);
       await reverts(challenge(signed(wrong), wrong), 'NotStaked', [zkNode.address]);
+
+      // an output of another shape is no escape: it is infinitely far from the proven one
+      const shapeNode = await chain.account();
+      await tx(shapeNode, d.nodeRegistry, 'NodeRegistry', 'stake', [], parseEther('1'));
+      const misshaped = hexOf(encodeTensors(outputsWith((values) => values.slice(1))));
+      const lie2 = signed(misshaped, {}, shapeNode);
+      const mined2 = await tx(
+        challenger,
+        d.fraudProofs,
+        'FraudProofs',
+        'challenge',
+        [lie2.r, lie2.sig, inputs, misshaped, proof, signals],
+        undefined,
+        3_000_000n,
+      );
+      const [event2] = parseEventLogs({
+        abi: abis.FraudProofsAbi,
+        logs: mined2.logs,
+        eventName: 'Challenged',
+      });
+      assert.equal(event2?.args.distance, 2n ** 256n - 1n);
+      assert.deepEqual(await stakeOf(d.nodeRegistry, shapeNode.address), [0n, 0n, 0n]);
     });
 
     it('Coordinator: a zk request is fulfilled by anyone with a proof whose outputs the output bytes equal', async () => {
