@@ -110,7 +110,6 @@ library ZkTensors {
         if (pos != outputs.length) return type(uint256).max;
     }
 
-
     /// @notice True when the spec's verifier accepts `proof` for `signals`: there must be
     /// `nPublic` signals, each below p. A reverting verifier or any answer but true is false.
     function verifyGroth16(ModelRegistry.ZkSpec memory spec, Groth16Proof calldata proof, uint256[] calldata signals)
@@ -178,7 +177,6 @@ library ZkTensors {
         revert TensorLengthMismatch(t);
     }
 
-
     /// @dev Input tensor `t`'s elements (`data`: its float32 data) against its public signals.
     function _checkInput(ModelRegistry.ZkSpec memory spec, uint256 t, bytes calldata data, uint256[] calldata signals)
         private
@@ -229,7 +227,6 @@ library ZkTensors {
             v |= ((word >> (248 - 8 * i)) & 0xff) << (8 * i);
         }
     }
-
 
     /// @dev The little-endian u32 at `pos`, where the caller has bounds-checked the tensor data.
     function _u32(bytes calldata enc, uint256 pos) private pure returns (uint32) {
