@@ -3,6 +3,7 @@
  * `plumb node unbond ETH`, `plumb node withdraw`, `plumb settle`, `plumb challenge R.json`.
  */
 import { resolve } from 'node:path';
+import { etherAmount } from '../../chain/actions/stake.ts';
 import type { ChainStatus } from '../../chain/actions/status.ts';
 import { PlumbError } from '../../core/errors.ts';
 import { challenge, getChainStatus, settle, stake } from '../../sdk/actions/chain.ts';
@@ -49,6 +50,8 @@ export async function stakeCommand(
       'INVALID_ARGUMENT',
       o.action === 'stake' ? 'missing --stake ETH' : 'missing the amount of ETH',
     );
+  // Checked here, naming the flag, before a chain is started for nothing.
+  if (o.amount !== undefined) etherAmount(o.amount, o.action === 'stake' ? '--stake' : 'amount');
   const session = await openSession(ctx, { chain: true });
   try {
     const r = await stake(
