@@ -4,7 +4,15 @@ import { test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { concat, encodeAbiParameters, type Hex, keccak256 } from 'viem';
 import { isPlumbError } from '../core/errors.ts';
-import { receiptLeaf, receiptProof, receiptRoot, receiptTree, verifyReceiptProof } from './merkle.ts';
+import {
+  proofFromNodes,
+  receiptLeaf,
+  receiptProof,
+  receiptRoot,
+  receiptTree,
+  treeNodes,
+  verifyReceiptProof,
+} from './merkle.ts';
 
 const randomId = (): Hex => `0x${randomBytes(32).toString('hex')}`;
 const ids = (n: number): Hex[] => Array.from({ length: n }, randomId);
@@ -49,9 +57,13 @@ test('every proof verifies, here and with the library; forged and other-batch pr
   const batch = ids(37);
   const tree = receiptTree(batch);
   const root = tree.root as Hex;
+  const nodes = treeNodes(tree);
+  assert.equal(nodes.length, 32 * (2 * 37 - 1));
   for (const id of batch) {
     const proof = receiptProof(tree, id);
+    assert.deepEqual(proofFromNodes(nodes, id), proof, 'from the packed nodes');
     assert.ok(verifyReceiptProof(root, id, proof));
+    assert.deepEqual(proof, tree.getProof([id]), "the library's proof");
     assert.ok(StandardMerkleTree.verify(root, ['bytes32'], [id], proof));
     assert.deepEqual(receiptProof(batch, id), proof, 'from the ids or from the tree');
   }
@@ -67,6 +79,14 @@ test('every proof verifies, here and with the library; forged and other-batch pr
   const other = ids(37);
   assert.equal(verifyReceiptProof(receiptRoot(other), id, proof), false);
   assert.equal(verifyReceiptProof(root, other[0], receiptProof(other, other[0]!)), false);
+  // A tree the library loaded (not built here) gives the same proofs.
+  const loaded = StandardMerkleTree.load(tree.dump());
+  assert.deepEqual(receiptProof(loaded, id), proof);
+  assert.deepEqual(treeNodes(loaded), nodes);
+  assert.throws(
+    () => receiptProof(loaded, randomId()),
+    (e: unknown) => isPlumbError(e, 'RECEIPT_NOT_FOUND'),
+  );
   // Upper case is the same hex.
   assert.ok(
     verifyReceiptProof(root.toUpperCase().replace('0X', '0x'), id.toUpperCase().replace('0X', '0x'), proof),
@@ -121,6 +141,16 @@ test('duplicates, empty batches, malformed ids and absent ids are refused clearl
     () => receiptProof([a, b], 'nonsense'),
     (e: unknown) => isPlumbError(e, 'RECEIPT_NOT_FOUND'),
   );
+  const nodes = treeNodes(receiptTree([a, b]));
+  for (const absent of [randomId(), 'nonsense'])
+    assert.throws(
+      () => proofFromNodes(nodes, absent),
+      (e: unknown) => isPlumbError(e, 'RECEIPT_NOT_FOUND'),
+    );
+  assert.throws(
+    () => proofFromNodes(nodes.subarray(32), a),
+    (e: unknown) => isPlumbError(e, 'INVALID_ARGUMENT') && /not a packed Merkle tree/.test(e.message),
+  );
 });
 
 test('10,000 ids: build and prove in well under a second', () => {
@@ -131,9 +161,15 @@ test('10,000 ids: build and prove in well under a second', () => {
   t = performance.now();
   const proof = receiptProof(tree, batch[1234]!);
   const prove = performance.now() - t;
+  const nodes = treeNodes(tree);
+  t = performance.now();
+  assert.deepEqual(proofFromNodes(nodes, batch[1234]!), proof);
+  const lookup = performance.now() - t;
   assert.ok(proof.length === 13 || proof.length === 14, 'leaves sit at depth 13 or 14 of 10,000');
   assert.ok(verifyReceiptProof(tree.root, batch[1234], proof));
   assert.ok(build < 2000, `built in ${build.toFixed(0)} ms`);
   if (process.env['PLUMB_BENCH'])
-    console.log(`10,000 ids: build ${build.toFixed(0)} ms, proof ${prove.toFixed(2)} ms`);
+    console.log(
+      `10,000 ids: build ${build.toFixed(0)} ms, proof ${prove.toFixed(2)} ms, from nodes ${lookup.toFixed(2)} ms`,
+    );
 });
