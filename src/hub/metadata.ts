@@ -87,6 +87,8 @@ CREATE TABLE IF NOT EXISTS settlement_queue (
   receipt_id TEXT PRIMARY KEY REFERENCES receipts(id), queued_at INTEGER NOT NULL,
   batch_id INTEGER REFERENCES settlement_batches(id));
 CREATE INDEX IF NOT EXISTS settlement_queue_batch ON settlement_queue(batch_id, queued_at);
+CREATE TABLE IF NOT EXISTS settlement_trees (
+  batch_id INTEGER PRIMARY KEY REFERENCES settlement_batches(id), nodes BLOB NOT NULL);
 `;
 
 type Row = Record<string, string | number | null>;
@@ -358,11 +360,11 @@ export class MetadataStore {
   }
 
   /**
-   * Cut a batch, in one transaction: a `pending` batch with this root, and these queued
-   * receipts assigned to it. CONFLICT when one of them is not queued or already in a batch
-   * (then nothing is written).
+   * Cut a batch, in one transaction: a `pending` batch with this root, these queued receipts
+   * assigned to it, and its Merkle tree's nodes when given (proofs then need no rebuild).
+   * CONFLICT when one of them is not queued or already in a batch (then nothing is written).
    */
-  cutBatch(root: string, ids: readonly string[], now = Date.now()): SettlementBatch {
+  cutBatch(root: string, ids: readonly string[], now = Date.now(), treeNodes?: Uint8Array): SettlementBatch {
     if (ids.length === 0)
       throw new PlumbError('INVALID_ARGUMENT', 'a settlement batch needs at least one receipt');
     return this.transaction(() => {
@@ -383,6 +385,8 @@ export class MetadataStore {
             `receipt ${receiptId} is not queued for settlement, or already in a batch`,
           );
       }
+      if (treeNodes)
+        this.#stmt('INSERT INTO settlement_trees (batch_id, nodes) VALUES (?, ?)').run(id, treeNodes);
       return this.getBatch(id)!;
     });
   }
@@ -439,6 +443,14 @@ export class MetadataStore {
       queuedAt: row['queued_at'] as number,
       batch: batchId === null ? undefined : this.getBatch(batchId),
     };
+  }
+
+  /** A batch's Merkle tree as packed 32-byte nodes (merkle.ts `treeNodes`), when kept. */
+  batchTreeNodes(batchId: number): Uint8Array | undefined {
+    const row = this.#stmt('SELECT nodes FROM settlement_trees WHERE batch_id = ?').get(batchId) as
+      | { nodes: Uint8Array }
+      | undefined;
+    return row?.nodes;
   }
 
   /** The receipt ids of a batch, in the order they were queued. */
