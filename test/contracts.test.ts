@@ -807,7 +807,7 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
       output,
     ]);
     reportGas(
-      `fulfillSigned (signature check, fee, consumer callback storing a 42-byte output): ${mined.gasUsed} gas`,
+      `fulfillSigned (signature check, fee, consumer callback storing a ${(output.length - 2) / 2}-byte output): ${mined.gasUsed} gas`,
     );
     assert.equal((await balance(node.address)) - before, fee, 'the fee went to the node');
     assert.equal(await read(d.exampleConsumer, 'ExampleConsumer', 'results', [requestId]), output);
