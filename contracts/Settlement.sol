@@ -55,8 +55,9 @@ contract Settlement is EIP712 {
     /// @notice Number of batches settled; batch ids are 1..batchCount.
     uint256 public batchCount;
     mapping(uint256 => Batch) public batches;
-    /// @notice The batch that settled a root (0: none).
-    mapping(bytes32 => uint256) public batchIdOfRoot;
+    /// @notice The batch in which a node settled a root (0: none). Keyed by node too, so another
+    /// node copying a root from the mempool cannot take it over.
+    mapping(address => mapping(bytes32 => uint256)) public batchIdOfRoot;
     /// @notice Receipts settled one by one (by EIP-712 digest).
     mapping(bytes32 => bool) public receiptSettled;
 
@@ -91,13 +92,13 @@ contract Settlement is EIP712 {
     }
 
     /// @notice Settle a batch of `count` receipts by the Merkle root of their ids. Only an active
-    /// node; a root settles once.
+    /// node; a node settles a root once.
     /// @return batchId The new batch's id (from 1).
     function submitBatch(bytes32 root, uint32 count) external returns (uint256 batchId) {
         if (!nodeRegistry.isActive(msg.sender)) revert NotActiveNode(msg.sender);
         if (root == bytes32(0)) revert EmptyRoot();
         if (count == 0) revert EmptyBatch();
-        uint256 existing = batchIdOfRoot[root];
+        uint256 existing = batchIdOfRoot[msg.sender][root];
         if (existing != 0) revert RootAlreadySettled(root, existing);
         batchId = ++batchCount;
         batches[batchId] = Batch({
@@ -107,7 +108,7 @@ contract Settlement is EIP712 {
             settledAt: uint64(block.timestamp),
             blockNumber: uint64(block.number)
         });
-        batchIdOfRoot[root] = batchId;
+        batchIdOfRoot[msg.sender][root] = batchId;
         emit BatchSettled(batchId, msg.sender, root, count);
     }
 

@@ -471,7 +471,7 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
       block.timestamp,
       mined.blockNumber,
     ]);
-    assert.equal(await read(d.settlement, 'Settlement', 'batchIdOfRoot', [root]), batchId);
+    assert.equal(await read(d.settlement, 'Settlement', 'batchIdOfRoot', [node.address, root]), batchId);
 
     const isSettled = (id: bigint, leaf: string, proof: string[]) =>
       read<boolean>(d.settlement, 'Settlement', 'isSettled', [id, leaf, proof]);

@@ -454,7 +454,10 @@ export const SettlementAbi = [
     type: 'function',
   },
   {
-    inputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    inputs: [
+      { internalType: 'address', name: '', type: 'address' },
+      { internalType: 'bytes32', name: '', type: 'bytes32' },
+    ],
     name: 'batchIdOfRoot',
     outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
     stateMutability: 'view',

@@ -17,6 +17,7 @@ import {
   defineChain,
   type Hex,
   http,
+  nonceManager,
   type PublicClient,
   type Transport,
   type WalletClient,
@@ -83,7 +84,9 @@ export async function connectChain(o: ConnectChainOptions): Promise<ChainConnect
       rpcUrls: { default: { http: [rpcUrl] } },
     });
     const transport = http(rpcUrl, { retryCount: 2, timeout: 30_000 });
-    const account = privateKeyToAccount(toHex(o.privateKey) as Hex);
+    // One nonce sequence per account in this process: settlement, answers to requests and user
+    // commands may send at the same time.
+    const account = privateKeyToAccount(toHex(o.privateKey) as Hex, { nonceManager });
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
     const walletClient = createWalletClient({ chain, transport, account });
     return {

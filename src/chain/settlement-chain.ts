@@ -36,7 +36,7 @@ export function settlementChain(conn: ChainConnection, d: Deployment): Settlemen
           address,
           abi: SettlementAbi,
           functionName: 'batchIdOfRoot',
-          args: [root],
+          args: [conn.account.address, root],
         });
         return id === 0n ? undefined : { chainBatchId: id };
       } catch (error) {

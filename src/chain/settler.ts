@@ -25,7 +25,7 @@ import {
 export type SettlementChain = {
   /** `Settlement.submitBatch(root, count)`; resolves once the transaction is mined. */
   submitRoot(root: Hex, count: number): Promise<{ txHash: Hex; chainBatchId: bigint; blockNumber: bigint }>;
-  /** The batch a root was settled as (`batchIdOfRoot(root) != 0`), or undefined. */
+  /** The batch this node settled a root as (`batchIdOfRoot(node, root) != 0`), or undefined. */
   findRoot(root: Hex): Promise<{ chainBatchId: bigint } | undefined>;
 };
 

@@ -18,15 +18,41 @@ import type { Check, Receipt } from '../core/receipt.ts';
 import { NodeRegistryAbi, SettlementAbi } from './abi.ts';
 import { chainIdAt } from './connect.ts';
 import { verifyReceiptProof } from './merkle.ts';
+import type { ReceiptSettlement } from './settler.ts';
 
 /** Where a node says a receipt was settled (`GET /v1/receipts/{id}/settlement`). */
 export type SettlementProof =
   | {
       status: 'settled';
-      batch: { chainBatchId: string; root: Hex; txHash: Hex; blockNumber: string; count: number };
+      /** `chainBatchId` as a decimal string (a uint256 on chain); tx and block unknown after a crash. */
+      batch: {
+        chainBatchId: string;
+        root: Hex;
+        count: number;
+        txHash?: Hex | undefined;
+        blockNumber?: number | undefined;
+      };
       proof: Hex[];
     }
   | { status: 'queued' | 'pending' | 'unknown' };
+
+/** A Settler's answer for a receipt, in the form the API and verifiers use. */
+export function settlementProofOf(s: ReceiptSettlement | undefined): SettlementProof {
+  if (!s) return { status: 'unknown' };
+  if (s.status !== 'settled') return { status: s.status };
+  const b = s.batch;
+  return {
+    status: 'settled',
+    batch: {
+      chainBatchId: String(b.chainBatchId),
+      root: s.root,
+      count: b.count,
+      ...(b.txHash ? { txHash: b.txHash as Hex } : {}),
+      ...(b.blockNumber !== undefined ? { blockNumber: b.blockNumber } : {}),
+    },
+    proof: s.proof,
+  };
+}
 
 /** The Solidity `Receipt` struct of a receipt. */
 export function receiptStruct(r: Receipt) {
@@ -108,7 +134,7 @@ export async function onchainChecks(
     return `node ${node} is registered with ${formatEther(staked)} ETH staked`;
   });
   await run('settled', async () => {
-    if (!settlement || settlement.status !== 'settled')
+    if (settlement?.status !== 'settled')
       fail(
         settlement?.status === 'queued' || settlement?.status === 'pending'
           ? `not settled yet: the receipt is ${settlement.status === 'queued' ? 'queued for' : 'in a batch awaiting'} settlement (run plumb settle)`

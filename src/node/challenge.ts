@@ -146,7 +146,7 @@ function outputDistance(
   let max = 0n;
   for (const o of layout) {
     const json = signed[o.name];
-    if (!json || json.dtype !== 'float32' || json.data.length !== o.size)
+    if (json?.dtype !== 'float32' || json.data.length !== o.size)
       throw new PlumbError(
         'INVALID_RECEIPT',
         `the receipt's output "${o.name}" is not ${o.size} float32 values`,

@@ -2,6 +2,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { etherAmount, stakeAction } from '../../chain/actions/stake.ts';
 import { chainStatus } from '../../chain/actions/status.ts';
+import { settlementProofOf } from '../../chain/verify-onchain.ts';
 import { PlumbError } from '../../core/errors.ts';
 import { tensorMapFromJson } from '../../core/tensor.ts';
 import { challengeReceipt } from '../../node/challenge.ts';
@@ -161,8 +162,7 @@ export function chainRoutes(app: OpenAPIHono, node: PlumbNode): void {
   app.openapi(settleRoute, async (c) => c.json(await requireChain(node).settler.settle(), 200) as never);
   app.openapi(settlementRoute, (c) => {
     const id = c.req.valid('param').id.toLowerCase();
-    const proof = requireChain(node).settler.proofOf(id);
-    return c.json(proof ?? { status: 'unknown' as const }, 200) as never;
+    return c.json(settlementProofOf(requireChain(node).settler.proofOf(id)), 200) as never;
   });
   app.openapi(challengeRoute, async (c) => {
     const { receipt, inputs } = c.req.valid('json');

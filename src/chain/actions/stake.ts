@@ -3,7 +3,6 @@ import { type Hex, parseEther } from 'viem';
 import { PlumbError } from '../../core/errors.ts';
 import { NodeRegistryAbi } from '../abi.ts';
 import { chainError } from '../errors.ts';
-import { sendContract } from '../send.ts';
 import type { ChainService } from '../service.ts';
 
 export type StakeAction = 'stake' | 'unbond' | 'withdraw';
