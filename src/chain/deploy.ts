@@ -54,7 +54,7 @@ export async function writeDeployment(dataDir: string, d: Deployment): Promise<v
 export async function deployContracts(conn: ChainConnection, p: DeployParameters = {}): Promise<Deployment> {
   const compiled = await compileContracts();
   const { walletClient, publicClient } = conn;
-  const start = await publicClient.getBlockNumber();
+  const start = await publicClient.getBlockNumber({ cacheTime: 0 });
   const deploy = async (name: string, args: readonly unknown[]): Promise<Hex> => {
     const c = compiled[name];
     if (!c) throw new PlumbError('INTERNAL', `contract ${name} is not compiled`);

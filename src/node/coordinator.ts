@@ -83,7 +83,7 @@ export class CoordinatorWatcher {
     const { publicClient } = chain.connection;
     const coordinator = chain.deployment.coordinator;
     try {
-      const head = await publicClient.getBlockNumber();
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 });
       const from = this.#next ?? BigInt(chain.deployment.block);
       const requests: Request[] = this.#retry.splice(0);
       if (from <= head) {

@@ -34,7 +34,7 @@ export async function chainStatus(chain: ChainService): Promise<ChainStatus> {
   try {
     const registry = { address: d.nodeRegistry, abi: NodeRegistryAbi } as const;
     const [block, balance, [staked, unbonding, unlockAt], active, minStake] = await Promise.all([
-      publicClient.getBlockNumber(),
+      publicClient.getBlockNumber({ cacheTime: 0 }),
       publicClient.getBalance({ address }),
       publicClient.readContract({ ...registry, functionName: 'stakeOf', args: [address] }),
       publicClient.readContract({ ...registry, functionName: 'isActive', args: [address] }),
