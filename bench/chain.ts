@@ -34,6 +34,7 @@ import { type ChainConnection, connectChain } from '../src/chain/connect.ts';
 import { type Deployment, deployContracts } from '../src/chain/deploy.ts';
 import { anvilBinary, type Devnet, startDevnet } from '../src/chain/devnet.ts';
 import { type ReceiptTree, receiptProof, receiptTree } from '../src/chain/merkle.ts';
+import { type OnchainReceipt, receiptStruct } from '../src/chain/receipt-struct.ts';
 import { sendContract } from '../src/chain/send.ts';
 import { groth16Calldata, type ZkSpec } from '../src/chain/zk-spec.ts';
 import { cidOf, cidToBytes } from '../src/core/cid.ts';
@@ -52,15 +53,6 @@ import { benchDir, fmt, formatJson, numberFlag, parseFlags, round, table } from 
 const devKey = fromHex('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
 
 /** Settlement.Receipt as the contract takes it. */
-type OnchainReceipt = {
-  modelCid: Hex;
-  inputHash: Hex;
-  outputHash: Hex;
-  mode: string;
-  node: Hex;
-  timestamp: bigint;
-  nonce: Hex;
-};
 type Signed = { id: Hex; r: OnchainReceipt; sig: Hex };
 
 type Signer = { key: Uint8Array; address: Hex; domain: ReceiptDomain; modelCid: string; cidHex: Hex };
@@ -117,15 +109,7 @@ function signReceipts(n: number, s: Signer): Signed[] {
     out[i] = {
       id: receipt.id as Hex,
       sig: receipt.evidence.signature as Hex,
-      r: {
-        modelCid: s.cidHex,
-        inputHash: receipt.inputHash as Hex,
-        outputHash: receipt.outputHash as Hex,
-        mode: receipt.mode,
-        node: receipt.node as Hex,
-        timestamp: BigInt(receipt.timestamp),
-        nonce: receipt.nonce as Hex,
-      },
+      r: receiptStruct(receipt),
     };
   }
   return out;

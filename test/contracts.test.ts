@@ -22,6 +22,8 @@ import {
   contractArtifact,
   deployableContracts,
 } from '../src/chain/compile.ts';
+import type { OnchainReceipt as Receipt } from '../src/chain/receipt-struct.ts';
+import type { ZkSpec } from '../src/chain/zk-spec.ts';
 import { encodeTensors } from '../src/core/encoding.ts';
 import { keccak256, sha256, toHex } from '../src/core/hash.ts';
 import { type ReceiptDigestFields, receiptDigest } from '../src/core/receipt-types.ts';
@@ -66,28 +68,6 @@ describe('src/chain/abi.ts', () => {
       );
   });
 });
-
-type ZkSpec = {
-  verifier: Hex;
-  scale: number;
-  inputBits: number;
-  tolerance: bigint;
-  nPublic: number;
-  inputOffsets: number[];
-  inputSizes: number[];
-  outputOffsets: number[];
-  outputSizes: number[];
-};
-
-type Receipt = {
-  modelCid: Hex;
-  inputHash: Hex;
-  outputHash: Hex;
-  mode: string;
-  node: Hex;
-  timestamp: bigint;
-  nonce: Hex;
-};
 
 const f32 = (values: number[], shape: number[] = [values.length]) =>
   ({ dtype: 'float32', shape, data: Float32Array.from(values) }) as const;

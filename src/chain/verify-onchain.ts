@@ -11,13 +11,12 @@
  *   with OpenZeppelin's MerkleProof against the root on chain.
  */
 import { createPublicClient, formatEther, getAddress, type Hex, http, isAddressEqual } from 'viem';
-import { cidToBytes } from '../core/cid.ts';
 import { errorMessage, PlumbError } from '../core/errors.ts';
-import { toHex } from '../core/hash.ts';
 import type { Check, Receipt } from '../core/receipt.ts';
 import { NodeRegistryAbi, SettlementAbi } from './abi.ts';
 import { chainIdAt } from './connect.ts';
 import { verifyReceiptProof } from './merkle.ts';
+import { receiptStruct } from './receipt-struct.ts';
 import type { ReceiptSettlement } from './settler.ts';
 
 /** Where a node says a receipt was settled (`GET /v1/receipts/{id}/settlement`). */
@@ -51,19 +50,6 @@ export function settlementProofOf(s: ReceiptSettlement | undefined): SettlementP
       ...(b.blockNumber !== undefined ? { blockNumber: b.blockNumber } : {}),
     },
     proof: s.proof,
-  };
-}
-
-/** The Solidity `Receipt` struct of a receipt. */
-export function receiptStruct(r: Receipt) {
-  return {
-    modelCid: toHex(cidToBytes(r.modelCid)) as Hex,
-    inputHash: r.inputHash as Hex,
-    outputHash: r.outputHash as Hex,
-    mode: r.mode,
-    node: getAddress(r.node),
-    timestamp: BigInt(r.timestamp),
-    nonce: r.nonce as Hex,
   };
 }
 

@@ -10,8 +10,8 @@
 import { formatEther, getAddress, type Hex, parseEventLogs } from 'viem';
 import { FraudProofsAbi, ModelRegistryAbi, NodeRegistryAbi } from '../chain/abi.ts';
 import { chainError } from '../chain/errors.ts';
+import { receiptStruct } from '../chain/receipt-struct.ts';
 import { sendContract } from '../chain/send.ts';
-import { receiptStruct } from '../chain/verify-onchain.ts';
 import { groth16Calldata } from '../chain/zk-spec.ts';
 import { cidToBytes } from '../core/cid.ts';
 import { encodeTensors, hashTensors } from '../core/encoding.ts';

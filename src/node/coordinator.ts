@@ -10,8 +10,8 @@
 import { type Hex, hexToBytes } from 'viem';
 import { CoordinatorAbi } from '../chain/abi.ts';
 import { chainError } from '../chain/errors.ts';
+import { receiptStruct } from '../chain/receipt-struct.ts';
 import { sendContract } from '../chain/send.ts';
-import { receiptStruct } from '../chain/verify-onchain.ts';
 import { groth16Calldata } from '../chain/zk-spec.ts';
 import { cidToString } from '../core/cid.ts';
 import { decodeTensors, encodeTensors } from '../core/encoding.ts';
