@@ -171,7 +171,11 @@ async function cachedCompile(key: string, sources: Record<string, string>): Prom
  * compiler's errors when a source does not compile.
  */
 export function compileContracts(): Promise<CompiledContracts> {
-  const sources = collectSources();
+  return memoCompile(collectSources());
+}
+
+/** Compile `sources` once per process (and once per machine, through the disk cache). */
+function memoCompile(sources: Record<string, string>): Promise<CompiledContracts> {
   const key = cacheKey(solcVersion(), sources);
   let result = memo.get(key);
   if (!result) {
@@ -187,16 +191,7 @@ export function compileContracts(): Promise<CompiledContracts> {
  * same compiler and settings, cached the same way, and return its contract `name`.
  */
 export async function compileSource(name: string, source: string): Promise<ContractArtifact> {
-  const unit = `contracts/${name}.sol`;
-  const sources = { [unit]: source };
-  const key = cacheKey(solcVersion(), sources);
-  let result = memo.get(key);
-  if (!result) {
-    result = cachedCompile(key, sources);
-    memo.set(key, result);
-    result.catch(() => memo.delete(key));
-  }
-  return contractArtifact(await result, name);
+  return contractArtifact(await memoCompile({ [`contracts/${name}.sol`]: source }), name);
 }
 
 /** The named contract of `compiled`, or PlumbError INTERNAL when there is none. */

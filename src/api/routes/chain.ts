@@ -10,7 +10,7 @@ import type { PlumbNode } from '../../node/node.ts';
 import { registerModel, requireChain } from '../../node/register-model.ts';
 import { jsonBody } from '../node-body.ts';
 import { ReceiptSchema } from '../schemas.ts';
-import { errorResponses, json } from './responses.ts';
+import { errorResponses, json, jsonRequest } from './responses.ts';
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
 const ether = z.string().openapi({ description: 'Ether, as a decimal string', example: '1.0' });
@@ -51,12 +51,52 @@ const SettlementProofSchema = z
   })
   .openapi('SettlementProof');
 
+const RegisteredSchema = z
+  .object({
+    cid: z.string(),
+    owner: hex,
+    manifestHash: hex,
+    registered: z.boolean().openapi({ description: 'false when it was registered already' }),
+    verifier: hex.optional().openapi({ description: "zk models: the model's Groth16 verifier contract" }),
+    tolerance: z.number().optional(),
+    txHashes: z.array(hex),
+  })
+  .openapi('OnchainModel');
+
+const SettleResultSchema = z
+  .object({
+    batches: z.array(
+      z.object({
+        id: z.number().int(),
+        chainBatchId: z.number().int(),
+        root: hex,
+        count: z.number().int(),
+        txHash: hex.optional(),
+        blockNumber: z.number().int().optional(),
+      }),
+    ),
+    receipts: z.number().int(),
+  })
+  .openapi('SettleResult');
+
+const ChallengeResultSchema = z
+  .object({
+    receiptId: hex,
+    node: hex,
+    txHash: hex,
+    distance: z.number().openapi({ description: 'largest |signed - proven| output, in output units' }),
+    tolerance: z.number(),
+    slashed: ether,
+    reward: ether,
+  })
+  .openapi('ChallengeResult');
+
 const failures = {
   400: errorResponses[400],
   404: errorResponses[404],
-  409: errorResponses[400],
+  409: errorResponses[409],
   422: errorResponses[422],
-  503: errorResponses[500],
+  503: errorResponses[503],
 };
 
 const statusRoute = createRoute({
@@ -64,7 +104,7 @@ const statusRoute = createRoute({
   path: '/v1/chain',
   tags: ['chain'],
   summary: "Chain id, block, Plumb's contracts, this node's stake and settlement queue",
-  responses: { 200: json(ChainStatusSchema, 'Chain status'), 503: errorResponses[500] },
+  responses: { 200: json(ChainStatusSchema, 'Chain status'), 503: errorResponses[503] },
 });
 
 const stakeRoute = createRoute({
@@ -72,16 +112,9 @@ const stakeRoute = createRoute({
   path: '/v1/chain/stake',
   tags: ['chain'],
   summary: "Stake (register), ask to unbond, or withdraw unbonded ether from the node's account",
-  request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({ action: z.enum(['stake', 'unbond', 'withdraw']), amount: ether.optional() }),
-        },
-      },
-    },
-  },
+  request: jsonRequest(
+    z.object({ action: z.enum(['stake', 'unbond', 'withdraw']), amount: ether.optional() }),
+  ),
   responses: { 200: json(z.object({ txHash: hex, status: ChainStatusSchema }), 'Mined'), ...failures },
 });
 
@@ -90,22 +123,15 @@ const modelRoute = createRoute({
   path: '/v1/chain/models',
   tags: ['chain'],
   summary: 'Register a hosted model on chain (CID, owner, manifest hash; zk models: verifier and ZkSpec)',
-  request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({
-            model: z.string().min(1),
-            tolerance: z.number().nonnegative().optional().openapi({
-              description: 'zk models: how far (in output units) a signed output may be from the proven one',
-            }),
-          }),
-        },
-      },
-    },
-  },
-  responses: { 200: json(z.record(z.string(), z.unknown()), 'Registered'), ...failures },
+  request: jsonRequest(
+    z.object({
+      model: z.string().min(1),
+      tolerance: z.number().nonnegative().optional().openapi({
+        description: 'zk models: how far (in output units) a signed output may be from the proven one',
+      }),
+    }),
+  ),
+  responses: { 200: json(RegisteredSchema, 'Registered'), ...failures },
 });
 
 const settleRoute = createRoute({
@@ -113,7 +139,7 @@ const settleRoute = createRoute({
   path: '/v1/settle',
   tags: ['chain'],
   summary: 'Settle every queued receipt now (Merkle roots of batches on chain)',
-  responses: { 200: json(z.record(z.string(), z.unknown()), 'Batches settled'), ...failures },
+  responses: { 200: json(SettleResultSchema, 'Batches settled'), ...failures },
 });
 
 const settlementRoute = createRoute({
@@ -130,20 +156,15 @@ const challengeRoute = createRoute({
   path: '/v1/challenges',
   tags: ['chain'],
   summary: 'Prove a receipt signed a wrong output (zk proof of the right one) and slash its signer',
-  request: {
-    body: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: z.object({
-            receipt: ReceiptSchema,
-            inputs: z.record(z.string(), z.unknown()).optional(),
-          }),
-        },
-      },
-    },
-  },
-  responses: { 200: json(z.record(z.string(), z.unknown()), 'Slashed'), ...failures },
+  request: jsonRequest(
+    z.object({
+      receipt: ReceiptSchema,
+      inputs: z.record(z.string(), z.unknown()).optional().openapi({
+        description: 'The inputs (Plumb tensor map), when the receipt does not carry them',
+      }),
+    }),
+  ),
+  responses: { 200: json(ChallengeResultSchema, 'The signer was slashed'), ...failures },
 });
 
 export function chainRoutes(app: OpenAPIHono, node: PlumbNode): void {
