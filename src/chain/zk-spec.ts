@@ -23,13 +23,23 @@ export type ZkSpec = {
   outputSizes: number[];
 };
 
-/** Default challenge tolerance: a signed output more than this far from the proven one is a lie. */
+/** Least default challenge tolerance: a signed output more than this far from the proven one is a lie. */
 export const defaultTolerance = 0.01;
+
+/**
+ * The tolerance registered when the owner gives none: an honest node's float output differs from
+ * the circuit's fixed-point one by the runtime's rounding, so it must stay well above that. With
+ * a calibration (`push --zk --calibrate`), ten times the error measured there, at least 0.01.
+ */
+export function toleranceFor(layout: Pick<ZkLayout, 'calibration'>): number {
+  const measured = layout.calibration?.maxAbsError;
+  return measured === undefined ? defaultTolerance : Math.max(defaultTolerance, 10 * measured);
+}
 
 const byUtf8 = (a: { name: string }, b: { name: string }) =>
   Buffer.compare(Buffer.from(a.name, 'utf8'), Buffer.from(b.name, 'utf8'));
 
-export function zkSpecOf(layout: ZkLayout, verifier: Hex, tolerance = defaultTolerance): ZkSpec {
+export function zkSpecOf(layout: ZkLayout, verifier: Hex, tolerance = toleranceFor(layout)): ZkSpec {
   const nonFloat = [...layout.inputs, ...layout.outputs].filter((t) => (t as { int?: boolean }).int);
   if (nonFloat.length)
     throw new PlumbError(
