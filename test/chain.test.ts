@@ -18,7 +18,7 @@ import { CoordinatorAbi, ExampleConsumerAbi } from '../src/chain/abi.ts';
 import { compileContracts } from '../src/chain/compile.ts';
 import { anvilBinary, startDevnet } from '../src/chain/devnet.ts';
 import { onchainChecks, type SettlementProof } from '../src/chain/verify-onchain.ts';
-import { cidToBytes } from '../src/core/cid.ts';
+import { cidOf, cidToBytes } from '../src/core/cid.ts';
 import { encodeTensors } from '../src/core/encoding.ts';
 import { isPlumbError } from '../src/core/errors.ts';
 import { toHex } from '../src/core/hash.ts';
@@ -243,10 +243,37 @@ describe('on-chain registry and settlement', { skip }, () => {
         }),
       );
     }
+    // Requests the node cannot answer are logged and left for others: a model it does not host,
+    // and input bytes that are not a canonical encoding (here a -0, which hashes differently).
+    const negZero = Buffer.from(encodeTensors(tensorMapFromJson(mlpInputs)));
+    negZero.writeUInt32LE(0x80000000, negZero.length - 4);
+    const elsewhere = toHex(cidToBytes(cidOf(new Uint8Array([1, 2, 3])))) as Hex;
+    for (const [cid, bytes] of [
+      [modelCid, toHex(negZero) as Hex],
+      [elsewhere, input],
+    ] as const) {
+      const hash = await walletClient.writeContract({
+        address: consumer,
+        abi: ExampleConsumerAbi,
+        functionName: 'ask',
+        args: [cid, bytes, 'signed'],
+      });
+      await publicClient.waitForTransactionReceipt({ hash });
+    }
     const lines: string[] = [];
     const watcher = new CoordinatorWatcher(a.node, { log: (l) => lines.push(l) });
     await watcher.poll();
     assert.equal(watcher.fulfilled, 2, lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /not a canonical tensor encoding/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /is not hosted here; left for others/.test(l)),
+      lines.join('\n'),
+    );
+    await watcher.poll(); // nothing new: answered requests are not answered twice
+    assert.equal(watcher.fulfilled, 2);
     const signed = await infer(a.client, { model: mlpCid, inputs: mlpInputs });
     for (const id of ids) {
       const output = await publicClient.readContract({

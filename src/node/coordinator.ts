@@ -5,8 +5,12 @@
  * The Coordinator checks the evidence before the consumer's callback runs.
  *
  * Requests it cannot serve are logged and left for other nodes; a failed answer is retried on
- * the next poll (at most `maxAttempts` times). Nothing here throws into the event loop.
+ * the next poll (at most `maxAttempts` times). The scan resumes after a restart from a cursor in
+ * `<dataDir>/chain/coordinator-<address>.json`, in spans of 5,000 blocks. Nothing here throws
+ * into the event loop.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Hex, hexToBytes } from 'viem';
 import { CoordinatorAbi } from '../chain/abi.ts';
 import { chainError } from '../chain/errors.ts';
@@ -29,6 +33,19 @@ export type CoordinatorWatcherOptions = {
 };
 
 type Request = { requestId: bigint; modelCid: Hex; input: Hex; mode: string };
+
+/** Blocks per log query (public RPCs commonly cap a range near 10,000). */
+const scanSpan = 5000n;
+
+/** The next block to scan, saved by an earlier run on this data directory. */
+async function readCursor(path: string): Promise<bigint | undefined> {
+  try {
+    const { next } = JSON.parse(await readFile(path, 'utf8')) as { next?: unknown };
+    return typeof next === 'string' && /^[0-9]+$/.test(next) ? BigInt(next) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class CoordinatorWatcher {
   readonly #node: PlumbNode;
@@ -82,25 +99,36 @@ export class CoordinatorWatcher {
     if (!chain) return;
     const { publicClient } = chain.connection;
     const coordinator = chain.deployment.coordinator;
+    const cursor = join(
+      this.#node.config.dataDir,
+      'chain',
+      `coordinator-${chain.deployment.coordinator}.json`,
+    );
     try {
       const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-      const from = this.#next ?? BigInt(chain.deployment.block);
-      const requests: Request[] = this.#retry.splice(0);
-      if (from <= head) {
+      let from = this.#next ?? (await readCursor(cursor)) ?? BigInt(chain.deployment.block);
+      const requests: Request[] = [];
+      // RPCs limit a log query's range: scan in spans.
+      while (from <= head) {
+        const to = from + scanSpan - 1n < head ? from + scanSpan - 1n : head;
         const logs = await publicClient.getContractEvents({
           address: coordinator,
           abi: CoordinatorAbi,
           eventName: 'InferenceRequested',
           fromBlock: from,
-          toBlock: head,
+          toBlock: to,
         });
         for (const l of logs) requests.push(l.args as Request);
-        this.#next = head + 1n;
+        from = to + 1n;
       }
+      requests.push(...this.#retry.splice(0));
       for (const r of requests) {
         if (this.#stopped) return;
         await this.#serve(r);
       }
+      // Only now: a restart before this point scans these blocks again (answered requests are skipped).
+      this.#next = from;
+      await writeFile(cursor, JSON.stringify({ next: from.toString() }));
     } catch (error) {
       this.#log(`coordinator: ${errorMessage(chainError('polling for requests', error, 'UNAVAILABLE'))}`);
     }
