@@ -230,6 +230,10 @@ export const NodeInfoSchema = z
     zk: z
       .object({ concurrency: z.number().int(), running: z.number().int(), queued: z.number().int() })
       .openapi({ description: 'zk proving: worker bound, jobs running and waiting' }),
+    chain: z
+      .object({ chainId: z.number().int(), rpcUrl: z.string(), devnet: z.boolean(), settlement: z.string() })
+      .optional()
+      .openapi({ description: 'The chain receipts are signed for and settled on (absent: none)' }),
     startedAt: z.string(),
   })
   .openapi('NodeInfo');

@@ -49,5 +49,7 @@ export type NodeInfo = {
   counts: { files: number; repositories: number; versions: number; receipts: number };
   limits: { maxUploadBytes: number };
   zk: { concurrency: number; running: number; queued: number };
+  /** The chain receipts are signed for and settled on; absent when the node has none. */
+  chain?: { chainId: number; rpcUrl: string; devnet: boolean; settlement: string };
   startedAt: string;
 };

@@ -95,6 +95,11 @@ export async function nodeInfo(ctx: CommandContext): Promise<void> {
       `models    ${info.counts.repositories} repositories, ${info.counts.versions} versions, ${info.counts.files} files`,
     );
     print(ctx, `receipts  ${info.counts.receipts}`);
+    if (info.chain)
+      print(
+        ctx,
+        `chain     ${info.chain.chainId}${info.chain.devnet ? ' (embedded devnet)' : ''} at ${info.chain.rpcUrl}, Settlement ${info.chain.settlement}`,
+      );
   } finally {
     await session.close();
   }
