@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     host: '127.0.0.1',
     port: 0,
     ...(threads ? { intraOpThreads: threads } : {}),
+    // PLUMB_BENCH_CHAIN=1: as `plumb node start` runs, on the embedded devnet (receipts queued for settlement).
+    ...(process.env['PLUMB_BENCH_CHAIN'] === '1' ? { chain: true, autoSettle: true } : {}),
   });
   let server: Server | undefined;
   let stopping = false;

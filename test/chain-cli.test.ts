@@ -144,9 +144,9 @@ describe('plumb on chain (embedded devnet)', { skip, timeout: 120_000 }, () => {
     assert.equal(s.code, 0, s.stderr);
     assert.match(
       s.stdout,
-      new RegExp(`^batch \\d+: 1 receipts, root ${hash.source} \\(transaction ${hash.source}\\)$`, 'm'),
+      new RegExp(`^batch \\d+: 1 receipt, root ${hash.source} \\(transaction ${hash.source}\\)$`, 'm'),
     );
-    assert.match(s.stdout, /^settled 1 receipts in 1 batch$/m);
+    assert.match(s.stdout, /^settled 1 receipt in 1 batch$/m);
     const none = await plumb('settle');
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stdout, /^nothing to settle: no receipts are queued$/m);
@@ -170,7 +170,7 @@ describe('plumb on chain (embedded devnet)', { skip, timeout: 120_000 }, () => {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^chain +31337 \(embedded devnet\) at http:\/\/127\.0\.0\.1:\d+, block \d+$/m);
     assert.match(text.stdout, /: active, balance/);
-    assert.match(text.stdout, /^settlement 0 queued, 0 batches pending, 1 receipts in 1 settled batches$/m);
+    assert.match(text.stdout, /^settlement 0 queued, 0 batches pending, 1 receipt in 1 settled batch$/m);
   });
 
   test('a tampered receipt fails verify (outputHash) before any on-chain check', async () => {

@@ -116,7 +116,7 @@ export async function chainIdAt(rpcUrl: string): Promise<number> {
     });
   } catch (error) {
     throw new PlumbError('UNAVAILABLE', `cannot reach the chain RPC at ${rpcUrl}: ${errorMessage(error)}`, {
-      metaMessages: ['Is the node running? Check --rpc.'],
+      metaMessages: ['Is the chain client (anvil, geth, ...) running, and is --rpc its URL?'],
     });
   }
   const body = (await response.json().catch(() => undefined)) as { result?: unknown } | undefined;

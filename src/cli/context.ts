@@ -60,7 +60,7 @@ export async function startLocalNode(
   if (ctx.noChain && (o.chain || ctx.rpc))
     throw new PlumbError(
       'INVALID_ARGUMENT',
-      '--no-chain: this command needs a chain (drop --no-chain or pass --rpc URL)',
+      '--no-chain: this command needs a chain (drop --no-chain; add --rpc URL for an external chain)',
     );
   const chain = !ctx.noChain && (o.chain === true || ctx.rpc !== undefined || usedChain(dataDir));
   const node = new PlumbNode({

@@ -22,12 +22,12 @@ function printStatus(ctx: CommandContext, s: ChainStatus): void {
   print(ctx, `  staked   ${n.staked} ETH (minimum ${n.minStake})`);
   if (n.unbonding !== '0')
     print(ctx, `  unbonding ${n.unbonding} ETH, withdrawable ${new Date(n.unlockAt * 1000).toISOString()}`);
-  const q = s.settlement as Record<string, unknown>;
+  const q = s.settlement;
   print(
     ctx,
-    `settlement ${q['queued'] ?? 0} queued, ${q['pendingBatches'] ?? 0} batches pending, ${q['settledReceipts'] ?? 0} receipts in ${q['settledBatches'] ?? 0} settled batches`,
+    `settlement ${q.queued} queued, ${plural(q.pendingBatches, 'batch', 'batches')} pending, ${plural(q.settledReceipts, 'receipt')} in ${plural(q.settledBatches, 'settled batch', 'settled batches')}`,
   );
-  if (q['lastError']) print(ctx, `  last error: ${String(q['lastError'])}`);
+  if (q.lastError) print(ctx, `  last error: ${q.lastError}`);
 }
 
 export async function chainStatusCommand(ctx: CommandContext): Promise<void> {
@@ -78,11 +78,11 @@ export async function settleCommand(ctx: CommandContext): Promise<void> {
     if (ctx.json) return printJson(ctx, r);
     if (r.batches.length === 0) return print(ctx, 'nothing to settle: no receipts are queued');
     for (const b of r.batches)
-      print(ctx, `batch ${b.chainBatchId}: ${b.count} receipts, root ${b.root} (transaction ${b.txHash})`);
-    print(
-      ctx,
-      `settled ${r.receipts} receipts in ${r.batches.length} batch${r.batches.length > 1 ? 'es' : ''}`,
-    );
+      print(
+        ctx,
+        `batch ${b.chainBatchId}: ${plural(b.count, 'receipt')}, root ${b.root} (transaction ${b.txHash})`,
+      );
+    print(ctx, `settled ${plural(r.receipts, 'receipt')} in ${plural(r.batches.length, 'batch', 'batches')}`);
   } finally {
     await session.close();
   }
@@ -123,4 +123,8 @@ export async function chainDeployCommand(ctx: CommandContext): Promise<void> {
   } finally {
     await node.stop();
   }
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
