@@ -68,6 +68,12 @@ export class ChainService {
     return this.#settler;
   }
 
+  /** Where this chain is, in a line's worth of facts (node info, `node start`). */
+  get summary(): { chainId: number; rpcUrl: string; devnet: boolean; settlement: Hex } {
+    const { chainId, rpcUrl, devnet } = this.connection;
+    return { chainId, rpcUrl, devnet, settlement: this.deployment.settlement };
+  }
+
   /** The EIP-712 domain receipts are signed in on this chain (Settlement is the verifying contract). */
   get domain(): ReceiptDomain {
     const d = this.deployment;

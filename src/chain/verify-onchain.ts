@@ -11,8 +11,8 @@
  *   with OpenZeppelin's MerkleProof against the root on chain.
  */
 import { createPublicClient, formatEther, getAddress, type Hex, http, isAddressEqual } from 'viem';
-import { errorMessage, PlumbError } from '../core/errors.ts';
-import type { Check, Receipt } from '../core/receipt.ts';
+import { errorMessage } from '../core/errors.ts';
+import { type Check, checkList, type Receipt } from '../core/receipt.ts';
 import { NodeRegistryAbi, SettlementAbi } from './abi.ts';
 import { chainIdAt } from './connect.ts';
 import { verifyReceiptProof } from './merkle.ts';
@@ -58,19 +58,7 @@ export async function onchainChecks(
   receipt: Receipt,
   settlement: SettlementProof | undefined,
 ): Promise<Check[]> {
-  const checks: Check[] = [];
-  const fail = (message: string): never => {
-    throw new PlumbError('INVALID_RECEIPT', message);
-  };
-  const run = async (check: string, fn: () => Promise<string>) => {
-    try {
-      checks.push({ check, ok: true, message: await fn() });
-      return true;
-    } catch (error) {
-      checks.push({ check, ok: false, message: errorMessage(error) });
-      return false;
-    }
-  };
+  const { checks, run, fail } = checkList();
   const { chainId, verifyingContract } = receipt.domain;
   const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 1 }) });
   const contract = verifyingContract as Hex | undefined;

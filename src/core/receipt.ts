@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { cidToBytes } from './cid.ts';
 import { hashTensors } from './encoding.ts';
-import { PlumbError } from './errors.ts';
+import { errorMessage, PlumbError } from './errors.ts';
 import { type Hex, toHex } from './hash.ts';
 import { receiptDigest } from './receipt-types.ts';
 import { recoverAddress } from './secp256k1.ts';
@@ -266,6 +266,31 @@ export function receiptChecks(json: unknown): { receipt: Receipt | undefined; ch
       message: `a ${receipt.mode} receipt carries zk evidence; its signed mode says it is not a zk receipt`,
     });
   return { receipt, checks };
+}
+
+/**
+ * A list of checks and how to add to it: `run(name, fn)` records `fn`'s message as a pass, or
+ * what it threw as a failure, and says which; `fail(message)` throws the failure of a check.
+ */
+export function checkList(): {
+  checks: Check[];
+  run: (check: string, fn: () => string | Promise<string>) => Promise<boolean>;
+  fail: (message: string) => never;
+} {
+  const checks: Check[] = [];
+  const run = async (check: string, fn: () => string | Promise<string>) => {
+    try {
+      checks.push({ check, ok: true, message: await fn() });
+      return true;
+    } catch (error) {
+      checks.push({ check, ok: false, message: errorMessage(error) });
+      return false;
+    }
+  };
+  const fail = (message: string): never => {
+    throw new PlumbError('INVALID_RECEIPT', message);
+  };
+  return { checks, run, fail };
 }
 
 /** The verdict of a list of checks. */

@@ -38,16 +38,7 @@ export function nodeRoutes(app: OpenAPIHono, node: PlumbNode): void {
         counts: node.hub.meta.counts(),
         limits: { maxUploadBytes: node.config.maxUploadBytes },
         zk: { concurrency: node.zk.concurrency, ...node.zk.load },
-        ...(node.chain
-          ? {
-              chain: {
-                chainId: node.chain.connection.chainId,
-                rpcUrl: node.chain.connection.rpcUrl,
-                devnet: node.chain.connection.devnet,
-                settlement: node.chain.deployment.settlement,
-              },
-            }
-          : {}),
+        ...(node.chain ? { chain: node.chain.summary } : {}),
         startedAt: node.startedAt.toISOString(),
       },
       200,

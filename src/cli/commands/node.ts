@@ -46,16 +46,7 @@ export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promi
       address: node.key.address,
       dataDir: node.config.dataDir,
       keyCreated: node.keyCreated,
-      ...(node.chain
-        ? {
-            chain: {
-              chainId: node.chain.connection.chainId,
-              rpcUrl: node.chain.connection.rpcUrl,
-              devnet: node.chain.connection.devnet,
-              settlement: node.chain.deployment.settlement,
-            },
-          }
-        : {}),
+      ...(node.chain ? { chain: node.chain.summary } : {}),
     };
     if (ctx.json) printJson(ctx, info);
     else {
@@ -63,11 +54,7 @@ export async function nodeStart(ctx: CommandContext, o: NodeStartOptions): Promi
       print(ctx, `  address   ${info.address}${node.keyCreated ? ' (new key)' : ''}`);
       print(ctx, `  data dir  ${info.dataDir}`);
       print(ctx, `  api docs  ${server.url}/openapi.json`);
-      if (info.chain)
-        print(
-          ctx,
-          `  chain     ${info.chain.chainId}${info.chain.devnet ? ' (embedded devnet)' : ''} at ${info.chain.rpcUrl}, Settlement ${info.chain.settlement}`,
-        );
+      if (info.chain) print(ctx, `  chain     ${chainLine(info.chain)}`);
     }
     await new Promise<void>((resolve) => {
       if (o.signal?.aborted) return resolve();
@@ -95,12 +82,12 @@ export async function nodeInfo(ctx: CommandContext): Promise<void> {
       `models    ${info.counts.repositories} repositories, ${info.counts.versions} versions, ${info.counts.files} files`,
     );
     print(ctx, `receipts  ${info.counts.receipts}`);
-    if (info.chain)
-      print(
-        ctx,
-        `chain     ${info.chain.chainId}${info.chain.devnet ? ' (embedded devnet)' : ''} at ${info.chain.rpcUrl}, Settlement ${info.chain.settlement}`,
-      );
+    if (info.chain) print(ctx, `chain     ${chainLine(info.chain)}`);
   } finally {
     await session.close();
   }
+}
+
+function chainLine(c: { chainId: number; rpcUrl: string; devnet: boolean; settlement: string }): string {
+  return `${c.chainId}${c.devnet ? ' (embedded devnet)' : ''} at ${c.rpcUrl}, Settlement ${c.settlement}`;
 }

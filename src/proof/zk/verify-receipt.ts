@@ -12,9 +12,10 @@
  */
 import * as snarkjs from 'snarkjs';
 import { cidOf } from '../../core/cid.ts';
-import { errorMessage, PlumbError } from '../../core/errors.ts';
+import { errorMessage } from '../../core/errors.ts';
 import {
   type Check,
+  checkList,
   type Receipt,
   receiptChecks,
   type VerifyReceiptReturnType,
@@ -74,19 +75,7 @@ export async function zkChecks(
   key: ZkKey | undefined,
   missing = 'no verification key was given',
 ): Promise<Check[]> {
-  const checks: Check[] = [];
-  const run = async (check: string, fn: () => string | Promise<string>) => {
-    try {
-      checks.push({ check, ok: true, message: await fn() });
-      return true;
-    } catch (error) {
-      checks.push({ check, ok: false, message: errorMessage(error) });
-      return false;
-    }
-  };
-  const fail = (message: string): never => {
-    throw new PlumbError('INVALID_RECEIPT', message);
-  };
+  const { checks, run, fail } = checkList();
   let layout: ZkLayout | undefined;
   const keyOk = await run('zkKey', () => {
     if (!key) return fail(`${missing}: push the model with --zk to prove and verify in zk mode`);
