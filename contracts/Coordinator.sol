@@ -14,18 +14,23 @@ import {ZkTensors} from "./ZkTensors.sol";
 /// output on an input, paying a fee; it is fulfilled either by an active node's signed receipt
 /// ("signed" mode: trusted up to the node's stake, which FraudProofs can slash) or by anyone with
 /// a Groth16 proof of the model's circuit ("zk" mode). The fee goes to the fulfiller and the
-/// output to the request's callback (an IInferenceConsumer).
+/// output to the request's callback (an IInferenceConsumer). A request nobody answers can be
+/// cancelled by its requester after CANCEL_AFTER, and its fee refunded.
 contract Coordinator is ReentrancyGuard {
     struct Request {
         address requester;
         address callback;
         bool fulfilled;
+        bool cancelled;
+        uint64 createdAt;
         bytes32 cidHash;
         bytes32 inputHash;
         bytes32 modeHash;
         uint256 fee;
     }
 
+    /// @notice How long a request stays open before its requester may cancel it.
+    uint64 public constant CANCEL_AFTER = 1 hours;
     /// @notice Gas given to a consumer's callback.
     uint256 public constant CALLBACK_GAS = 500_000;
     bytes32 public constant SIGNED = keccak256("signed");
@@ -44,11 +49,15 @@ contract Coordinator is ReentrancyGuard {
     );
     event InferenceFulfilled(uint256 indexed requestId, address indexed node, bytes32 receiptId);
     event CallbackFailed(uint256 indexed requestId, address callback);
+    event InferenceCancelled(uint256 indexed requestId, uint256 refund);
 
     error UnsupportedMode(string mode);
     error NoCircuit(bytes32 cidHash);
     error UnknownRequest(uint256 requestId);
     error AlreadyFulfilled(uint256 requestId);
+    error RequestCancelled(uint256 requestId);
+    error NotRequester(address caller);
+    error TooEarlyToCancel(uint64 cancellableAt);
     error WrongMode(uint256 requestId);
     error ModelMismatch();
     error InputHashMismatch();
@@ -91,6 +100,8 @@ contract Coordinator is ReentrancyGuard {
             requester: msg.sender,
             callback: callback,
             fulfilled: false,
+            cancelled: false,
+            createdAt: uint64(block.timestamp),
             cidHash: cidHash,
             inputHash: sha256(input),
             modeHash: modeHash,
@@ -146,10 +157,28 @@ contract Coordinator is ReentrancyGuard {
         _fulfil(requestId, q, output, msg.sender, keccak256(abi.encode(proof)));
     }
 
+    /// @notice Close a request nobody answered and refund its fee. Only its requester, once
+    /// CANCEL_AFTER has passed since it was made.
+    function cancel(uint256 requestId) external nonReentrant {
+        Request storage q = _open(requestId);
+        if (msg.sender != q.requester) revert NotRequester(msg.sender);
+        uint64 cancellableAt = q.createdAt + CANCEL_AFTER;
+        if (block.timestamp < cancellableAt) revert TooEarlyToCancel(cancellableAt);
+        q.cancelled = true;
+        uint256 fee = q.fee;
+        q.fee = 0;
+        emit InferenceCancelled(requestId, fee);
+        if (fee != 0) {
+            (bool paid,) = payable(msg.sender).call{value: fee}("");
+            if (!paid) revert TransferFailed(msg.sender, fee);
+        }
+    }
+
     function _open(uint256 requestId) private view returns (Request storage q) {
         q = requests[requestId];
         if (q.requester == address(0)) revert UnknownRequest(requestId);
         if (q.fulfilled) revert AlreadyFulfilled(requestId);
+        if (q.cancelled) revert RequestCancelled(requestId);
     }
 
     /// @dev Mark fulfilled, pay the fee, then call back with bounded gas (a failing callback is

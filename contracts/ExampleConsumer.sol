@@ -6,7 +6,8 @@ import {IInferenceConsumer} from "./IInferenceConsumer.sol";
 
 /// @title ExampleConsumer
 /// @notice A minimal contract using Plumb inference: `ask` places a request (forwarding the fee)
-/// and the Coordinator delivers the output to `onInferenceResult`, which keeps it.
+/// and the Coordinator delivers the output to `onInferenceResult`, which keeps it. Whoever asked
+/// can cancel an unanswered request after the Coordinator's CANCEL_AFTER and get the fee back.
 contract ExampleConsumer is IInferenceConsumer {
     Coordinator public immutable coordinator;
 
@@ -17,9 +18,14 @@ contract ExampleConsumer is IInferenceConsumer {
     /// @notice The receipt id (or proof hash) of each result.
     mapping(uint256 => bytes32) public resultReceipt;
 
+    /// @notice Who asked each request (refunds go back to them).
+    mapping(uint256 => address) public askedBy;
+
     event ResultReceived(uint256 indexed requestId, address indexed node, bytes32 receiptId);
 
     error NotCoordinator(address caller);
+    error NotAsker(address caller);
+    error RefundFailed(address to, uint256 amount);
 
     constructor(Coordinator coordinator_) {
         coordinator = coordinator_;
@@ -32,8 +38,25 @@ contract ExampleConsumer is IInferenceConsumer {
         payable
         returns (uint256 requestId)
     {
-        return coordinator.requestInference{value: msg.value}(modelCid, input, mode, address(this));
+        requestId = coordinator.requestInference{value: msg.value}(modelCid, input, mode, address(this));
+        askedBy[requestId] = msg.sender;
     }
+
+    /// @notice Cancel an unanswered request this contract placed for the caller; the fee goes back to them.
+    function cancel(uint256 requestId) external {
+        address asker = askedBy[requestId];
+        if (msg.sender != asker) revert NotAsker(msg.sender);
+        uint256 before = address(this).balance;
+        coordinator.cancel(requestId);
+        uint256 refund = address(this).balance - before;
+        if (refund != 0) {
+            (bool paid,) = payable(asker).call{value: refund}("");
+            if (!paid) revert RefundFailed(asker, refund);
+        }
+    }
+
+    /// @notice Refunds from the Coordinator arrive here.
+    receive() external payable {}
 
     /// @inheritdoc IInferenceConsumer
     function onInferenceResult(uint256 requestId, bytes calldata output, address node, bytes32 receiptId)

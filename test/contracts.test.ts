@@ -844,6 +844,57 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
     assert.equal(stored[2], true, 'fulfilled');
   });
 
+  it('Coordinator: an unanswered request is cancelled by its asker after CANCEL_AFTER and refunded', async () => {
+    const cid = randomCid();
+    const input = hexOf(encodeTensors({ x: f32([4, 5, 6]) }));
+    const fee = parseEther('0.02');
+    const asked = await tx(
+      stranger,
+      d.exampleConsumer,
+      'ExampleConsumer',
+      'ask',
+      [cid, input, 'signed'],
+      fee,
+    );
+    const [requested] = parseEventLogs({
+      abi: abis.CoordinatorAbi,
+      logs: asked.logs,
+      eventName: 'InferenceRequested',
+    });
+    const id = requested!.args.requestId;
+    const cancel = (who: TestAccount) => simulate(who, d.exampleConsumer, 'ExampleConsumer', 'cancel', [id]);
+    await reverts(cancel(node), 'NotAsker', [node.address]);
+    await reverts(simulate(stranger, d.coordinator, 'Coordinator', 'cancel', [id]), 'NotRequester', [
+      stranger.address,
+    ]);
+    await reverts(cancel(stranger), 'TooEarlyToCancel');
+    await chain.testClient.increaseTime({ seconds: 3600 });
+    const before = await balance(stranger.address);
+    const mined = await tx(stranger, d.exampleConsumer, 'ExampleConsumer', 'cancel', [id]);
+    const spent = mined.gasUsed * mined.effectiveGasPrice;
+    assert.equal((await balance(stranger.address)) - before, fee - spent, 'the fee came back to the asker');
+    const [cancelled] = parseEventLogs({
+      abi: abis.CoordinatorAbi,
+      logs: mined.logs,
+      eventName: 'InferenceCancelled',
+    });
+    assert.deepEqual(cancelled?.args, { requestId: id, refund: fee });
+    // a cancelled request cannot be answered or cancelled again
+    const inputHash = hexOf(sha256(encodeTensors({ x: f32([4, 5, 6]) })));
+    const output = hexOf(encodeTensors({ y: f32([1]) }));
+    const r = receipt(node, {
+      modelCid: cid,
+      inputHash,
+      outputHash: hexOf(sha256(Buffer.from(output.slice(2), 'hex'))),
+    });
+    await reverts(
+      simulate(stranger, d.coordinator, 'Coordinator', 'fulfillSigned', [id, r, sign(r, node.key), output]),
+      'RequestCancelled',
+      [id],
+    );
+    await reverts(cancel(stranger), 'RequestCancelled', [id]);
+  });
+
   describe('zk: the ezkl model 1l_mlp with a real Groth16 verifier', {
     skip: ezklModels().includes('1l_mlp') ? false : 'the ezkl corpus is not present',
   }, () => {

@@ -876,6 +876,11 @@ export const CoordinatorAbi = [
     name: 'NotActiveNode',
     type: 'error',
   },
+  {
+    inputs: [{ internalType: 'address', name: 'caller', type: 'address' }],
+    name: 'NotRequester',
+    type: 'error',
+  },
   { inputs: [], name: 'OutputHashMismatch', type: 'error' },
   {
     inputs: [{ internalType: 'uint256', name: 'distance', type: 'uint256' }],
@@ -891,6 +896,11 @@ export const CoordinatorAbi = [
     type: 'error',
   },
   { inputs: [], name: 'ReentrancyGuardReentrantCall', type: 'error' },
+  {
+    inputs: [{ internalType: 'uint256', name: 'requestId', type: 'uint256' }],
+    name: 'RequestCancelled',
+    type: 'error',
+  },
   {
     inputs: [{ internalType: 'uint256', name: 'index', type: 'uint256' }],
     name: 'SignalNotInField',
@@ -924,6 +934,11 @@ export const CoordinatorAbi = [
       { internalType: 'uint256', name: 'actual', type: 'uint256' },
     ],
     name: 'TensorSizeMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [{ internalType: 'uint64', name: 'cancellableAt', type: 'uint64' }],
+    name: 'TooEarlyToCancel',
     type: 'error',
   },
   {
@@ -980,6 +995,15 @@ export const CoordinatorAbi = [
     anonymous: false,
     inputs: [
       { indexed: true, internalType: 'uint256', name: 'requestId', type: 'uint256' },
+      { indexed: false, internalType: 'uint256', name: 'refund', type: 'uint256' },
+    ],
+    name: 'InferenceCancelled',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'uint256', name: 'requestId', type: 'uint256' },
       { indexed: true, internalType: 'address', name: 'node', type: 'address' },
       { indexed: false, internalType: 'bytes32', name: 'receiptId', type: 'bytes32' },
     ],
@@ -1008,6 +1032,13 @@ export const CoordinatorAbi = [
   },
   {
     inputs: [],
+    name: 'CANCEL_AFTER',
+    outputs: [{ internalType: 'uint64', name: '', type: 'uint64' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
     name: 'SIGNED',
     outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
     stateMutability: 'view',
@@ -1018,6 +1049,13 @@ export const CoordinatorAbi = [
     name: 'ZK',
     outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'requestId', type: 'uint256' }],
+    name: 'cancel',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   {
@@ -1107,6 +1145,8 @@ export const CoordinatorAbi = [
       { internalType: 'address', name: 'requester', type: 'address' },
       { internalType: 'address', name: 'callback', type: 'address' },
       { internalType: 'bool', name: 'fulfilled', type: 'bool' },
+      { internalType: 'bool', name: 'cancelled', type: 'bool' },
+      { internalType: 'uint64', name: 'createdAt', type: 'uint64' },
       { internalType: 'bytes32', name: 'cidHash', type: 'bytes32' },
       { internalType: 'bytes32', name: 'inputHash', type: 'bytes32' },
       { internalType: 'bytes32', name: 'modeHash', type: 'bytes32' },
@@ -1130,9 +1170,18 @@ export const ExampleConsumerAbi = [
     stateMutability: 'nonpayable',
     type: 'constructor',
   },
+  { inputs: [{ internalType: 'address', name: 'caller', type: 'address' }], name: 'NotAsker', type: 'error' },
   {
     inputs: [{ internalType: 'address', name: 'caller', type: 'address' }],
     name: 'NotCoordinator',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'to', type: 'address' },
+      { internalType: 'uint256', name: 'amount', type: 'uint256' },
+    ],
+    name: 'RefundFailed',
     type: 'error',
   },
   {
@@ -1154,6 +1203,20 @@ export const ExampleConsumerAbi = [
     name: 'ask',
     outputs: [{ internalType: 'uint256', name: 'requestId', type: 'uint256' }],
     stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    name: 'askedBy',
+    outputs: [{ internalType: 'address', name: '', type: 'address' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'uint256', name: 'requestId', type: 'uint256' }],
+    name: 'cancel',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   {
@@ -1196,4 +1259,5 @@ export const ExampleConsumerAbi = [
     stateMutability: 'view',
     type: 'function',
   },
+  { stateMutability: 'payable', type: 'receive' },
 ] as const;

@@ -141,12 +141,12 @@ export class CoordinatorWatcher {
     const coordinator = { address: chain.deployment.coordinator, abi: CoordinatorAbi } as const;
     const id = r.requestId;
     try {
-      const [requester, , fulfilled] = await publicClient.readContract({
+      const [requester, , fulfilled, cancelled] = await publicClient.readContract({
         ...coordinator,
         functionName: 'requests',
         args: [id],
       });
-      if (fulfilled || /^0x0{40}$/.test(requester)) return;
+      if (fulfilled || cancelled || /^0x0{40}$/.test(requester)) return;
       const cid = cidToString(hexToBytes(r.modelCid));
       if (!node.hub.meta.getFile(cid))
         return this.#log(`request ${id}: model ${cid} is not hosted here; left for others`);
