@@ -254,6 +254,8 @@ type ZkResult =
       verifyProofTxGas: number;
       verifyProofGasLessBase: number;
       challengeGas: number | undefined;
+      /** The commitment a challenger sends a block before the challenge. */
+      commitGas?: number;
       challengeSkipped?: string;
       setupS: number;
       proveMs: number;
@@ -307,9 +309,10 @@ async function benchZk(
     const verifyProofTxGas = Number(verifyMined.gasUsed);
 
     let challengeGas: number | undefined;
+    let commitGas: number | undefined;
     let challengeSkipped: string | undefined;
     try {
-      challengeGas = await challengeOnce(deployer, d, fund, rpcUrl, dataDir, {
+      ({ challengeGas, commitGas } = await challengeOnce(deployer, d, fund, rpcUrl, dataDir, {
         address,
         circuit: artifacts.circuit,
         modelBytes: c.bytes,
@@ -317,7 +320,7 @@ async function benchZk(
         outputs: p.outputs,
         proof,
         signals,
-      });
+      }));
     } catch (error) {
       challengeSkipped = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
     }
@@ -328,6 +331,7 @@ async function benchZk(
       verifyProofTxGas,
       verifyProofGasLessBase: verifyProofTxGas - 21_000,
       challengeGas,
+      ...(commitGas !== undefined ? { commitGas } : {}),
       ...(challengeSkipped ? { challengeSkipped } : {}),
       setupS,
       proveMs,
@@ -361,7 +365,7 @@ async function challengeOnce(
     proof: ReturnType<typeof groth16Calldata>;
     signals: bigint[];
   },
-): Promise<number> {
+): Promise<{ challengeGas: number; commitGas: number }> {
   const byName = (xs: readonly TensorLayout[]) =>
     [...xs].sort((x, y) => Buffer.compare(Buffer.from(x.name, 'utf8'), Buffer.from(y.name, 'utf8')));
   const spec: ZkSpec = {
@@ -427,15 +431,7 @@ async function challengeOnce(
     timestamp: Date.now(),
   });
   const sig = signDigest(draft.digest, key);
-  const r: OnchainReceipt = {
-    modelCid: cidHex,
-    inputHash: draft.receipt.inputHash as Hex,
-    outputHash: draft.receipt.outputHash as Hex,
-    mode: 'signed',
-    node: address,
-    timestamp: BigInt(draft.receipt.timestamp),
-    nonce: draft.receipt.nonce as Hex,
-  };
+  const r: OnchainReceipt = receiptStruct(draft.receipt);
   if (hashTensors(wrong) !== r.outputHash) throw new Error('output hash mismatch');
   const args = [
     r,
@@ -445,6 +441,20 @@ async function challengeOnce(
     m.proof,
     m.signals,
   ] as const;
+  // The challenger commits first; the proof may follow in a later block (not part of the figure).
+  const commitment = await deployer.publicClient.readContract({
+    address: d.fraudProofs,
+    abi: FraudProofsAbi,
+    functionName: 'commitmentOf',
+    args: [toHex(draft.digest) as Hex, deployer.account.address],
+  });
+  const committed = await sendContract(deployer, {
+    address: d.fraudProofs,
+    abi: FraudProofsAbi,
+    functionName: 'commitChallenge',
+    args: [commitment],
+  });
+  await deployer.publicClient.request({ method: 'evm_mine' } as never);
   // Simulated first (a revert names its error), then sent with ample gas (see verifyProof).
   await deployer.publicClient.simulateContract({
     address: d.fraudProofs,
@@ -472,7 +482,7 @@ async function challengeOnce(
   });
   if (active) throw new Error('the lying node was not slashed');
   await liar.close();
-  return Number(mined.gasUsed);
+  return { challengeGas: Number(mined.gasUsed), commitGas: Number(committed.gasUsed) };
 }
 
 function machine(devnet: Devnet): Record<string, unknown> {
@@ -740,7 +750,7 @@ async function main(): Promise<void> {
       console.log(
         zk.challengeGas === undefined
           ? `FraudProofs.challenge: skipped: ${zk.challengeSkipped}`
-          : `FraudProofs.challenge (signature, hashes, Groth16 verify, tensor checks, slash): ${int(zk.challengeGas)} gas`,
+          : `FraudProofs.challenge (signature, hashes, Groth16 verify, tensor checks, slash): ${int(zk.challengeGas)} gas, after a commitChallenge of ${int(zk.commitGas ?? 0)} gas`,
       );
       console.log(`(setup ${fmt(zk.setupS, 1)} s, prove ${fmt(zk.proveMs, 0)} ms: off chain, not gas)`);
     }

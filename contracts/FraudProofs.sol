@@ -13,6 +13,10 @@ import {ZkTensors} from "./ZkTensors.sol";
 /// proof of the model on those inputs whose proven outputs differ from the signed ones by more
 /// than the model's tolerance. The node loses its stake and unbonding amount (half to the
 /// challenger). Models without a circuit cannot be judged here (they need a validator committee).
+///
+/// A challenge is committed first (`commitChallenge(commitmentOf(receiptId, challenger))`) and
+/// proven in a later block: a copy of the proving transaction from another sender has no
+/// commitment of its own, so it cannot take the challenger's reward.
 contract FraudProofs {
     NodeRegistry public immutable nodeRegistry;
     ModelRegistry public immutable modelRegistry;
@@ -20,7 +24,10 @@ contract FraudProofs {
 
     /// @notice Receipts (by EIP-712 digest) already proven fraudulent.
     mapping(bytes32 => bool) public challenged;
+    /// @notice The block each challenge commitment was first made in (0: never).
+    mapping(bytes32 => uint256) public commitBlock;
 
+    event ChallengeCommitted(bytes32 indexed commitment, address indexed sender);
     event Challenged(bytes32 indexed receiptId, address indexed node, address challenger, uint256 distance);
 
     error AlreadyChallenged(bytes32 receiptId);
@@ -31,6 +38,8 @@ contract FraudProofs {
     error NoCircuit(bytes32 cidHash);
     error InvalidProof();
     error OutputWithinTolerance(uint256 distance, uint256 tolerance);
+    error NotCommitted(bytes32 commitment);
+    error CommitTooRecent(uint256 committedAt);
 
     constructor(NodeRegistry nodeRegistry_, ModelRegistry modelRegistry_, Settlement settlement_) {
         nodeRegistry = nodeRegistry_;
@@ -38,7 +47,19 @@ contract FraudProofs {
         settlement = settlement_;
     }
 
+    /// @notice What a challenger commits to before challenging receipt `receiptId`.
+    function commitmentOf(bytes32 receiptId, address challenger) public pure returns (bytes32) {
+        return keccak256(abi.encode(receiptId, challenger));
+    }
+
+    /// @notice Announce a challenge (see `commitmentOf`); its proof may follow from the next block.
+    function commitChallenge(bytes32 commitment) external {
+        if (commitBlock[commitment] == 0) commitBlock[commitment] = block.number;
+        emit ChallengeCommitted(commitment, msg.sender);
+    }
+
     /// @notice Prove that receipt `r` (signed by `r.node`) states a wrong output, and slash the node.
+    /// The caller must have committed to it (`commitChallenge`) in an earlier block.
     /// @param r The receipt.
     /// @param signature The node's 65-byte signature of `settlement.hashReceipt(r)`.
     /// @param inputs The canonical encoding of the inputs (sha256 = r.inputHash).
@@ -55,6 +76,7 @@ contract FraudProofs {
     ) external {
         bytes32 digest = _signedBy(r, signature);
         if (challenged[digest]) revert AlreadyChallenged(digest);
+        _checkCommitted(digest);
         (uint256 staked, uint256 unbonding,) = nodeRegistry.stakeOf(r.node);
         if (staked == 0 && unbonding == 0) revert NotStaked(r.node);
         if (sha256(inputs) != r.inputHash) revert InputsMismatch();
@@ -64,6 +86,14 @@ contract FraudProofs {
         challenged[digest] = true;
         emit Challenged(digest, r.node, msg.sender, distance);
         nodeRegistry.slash(r.node, payable(msg.sender), digest);
+    }
+
+    /// @dev The caller committed to challenging `digest` in an earlier block.
+    function _checkCommitted(bytes32 digest) private view {
+        bytes32 commitment = commitmentOf(digest, msg.sender);
+        uint256 committedAt = commitBlock[commitment];
+        if (committedAt == 0) revert NotCommitted(commitment);
+        if (committedAt >= block.number) revert CommitTooRecent(committedAt);
     }
 
     /// @dev The receipt's digest, once its signature is checked to be `r.node`'s.

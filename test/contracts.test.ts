@@ -1020,10 +1020,40 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
         sig: readonly bigint[] = signals,
       ) => simulate(challenger, d.fraudProofs, 'FraudProofs', 'challenge', [x.r, x.sig, ins, out, pr, sig]);
 
+      /** Commit to challenging `x` (as `who`), then let a block pass. */
+      const commit = async (x: { r: Receipt }, who = challenger) => {
+        const commitment = await read<Hex>(d.fraudProofs, 'FraudProofs', 'commitmentOf', [
+          hexOf(digestOf(x.r)),
+          who.address,
+        ]);
+        await tx(who, d.fraudProofs, 'FraudProofs', 'commitChallenge', [commitment]);
+        await chain.testClient.mine({ blocks: 1 });
+        return commitment;
+      };
+
       const good = signed(honest);
+      const uncommitted = await read<Hex>(d.fraudProofs, 'FraudProofs', 'commitmentOf', [
+        hexOf(digestOf(good.r)),
+        challenger.address,
+      ]);
+      await reverts(challenge(good, honest), 'NotCommitted', [uncommitted]);
+      await commit(good);
       await reverts(challenge(good, honest), 'OutputWithinTolerance', [0n, spec.tolerance]);
 
       const lie = signed(wrong);
+      await commit(lie);
+      // front-running: the same proving call from another sender has no commitment of its own
+      await reverts(
+        simulate(stranger, d.fraudProofs, 'FraudProofs', 'challenge', [
+          lie.r,
+          lie.sig,
+          inputs,
+          wrong,
+          proof,
+          signals,
+        ]),
+        'NotCommitted',
+      );
       await reverts(
         challenge(lie, wrong, inputs, { ...proof, c: [proof.c[0], proof.c[1] + 1n] }),
         'InvalidProof',
@@ -1032,8 +1062,10 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
       await reverts(challenge(lie, honest), 'OutputsMismatch');
       await reverts(challenge({ r: lie.r, sig: sign(lie.r, challenger.key) }, wrong), 'BadSignature');
       const unstaked = signed(wrong, {}, challenger);
+      await commit(unstaked);
       await reverts(challenge(unstaked, wrong), 'NotStaked', [challenger.address]);
       const noCircuit = signed(wrong, { modelCid: randomCid() });
+      await commit(noCircuit);
       await reverts(challenge(noCircuit, wrong), 'NoCircuit');
       // a proof of other inputs: the signals' inputs differ from the signed input bytes
       const shifted = [...signals];
@@ -1071,13 +1103,16 @@ describe('Plumb contracts on an anvil devnet', { skip: chainSkip, timeout: 240_0
       });
       assert.equal(await read(d.fraudProofs, 'FraudProofs', 'challenged', [digest]), true);
       await reverts(challenge(lie, wrong), 'AlreadyChallenged', [digest]);
-      await reverts(challenge(signed(wrong), wrong), 'NotStaked', [zkNode.address]);
+      const again = signed(wrong);
+      await commit(again);
+      await reverts(challenge(again, wrong), 'NotStaked', [zkNode.address]);
 
       // an output of another shape is no escape: it is infinitely far from the proven one
       const shapeNode = await chain.account();
       await tx(shapeNode, d.nodeRegistry, 'NodeRegistry', 'stake', [], parseEther('1'));
       const misshaped = hexOf(encodeTensors(outputsWith((values) => values.slice(1))));
       const lie2 = signed(misshaped, {}, shapeNode);
+      await commit(lie2);
       const mined2 = await tx(
         challenger,
         d.fraudProofs,

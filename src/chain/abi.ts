@@ -651,6 +651,11 @@ export const FraudProofsAbi = [
   },
   { inputs: [], name: 'BadSignature', type: 'error' },
   {
+    inputs: [{ internalType: 'uint256', name: 'committedAt', type: 'uint256' }],
+    name: 'CommitTooRecent',
+    type: 'error',
+  },
+  {
     inputs: [
       { internalType: 'uint256', name: 'tensor', type: 'uint256' },
       { internalType: 'uint256', name: 'element', type: 'uint256' },
@@ -677,6 +682,11 @@ export const FraudProofsAbi = [
     type: 'error',
   },
   { inputs: [{ internalType: 'uint32', name: 'bits', type: 'uint32' }], name: 'NonFinite', type: 'error' },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'commitment', type: 'bytes32' }],
+    name: 'NotCommitted',
+    type: 'error',
+  },
   { inputs: [{ internalType: 'address', name: 'node', type: 'address' }], name: 'NotStaked', type: 'error' },
   {
     inputs: [
@@ -751,6 +761,15 @@ export const FraudProofsAbi = [
   {
     anonymous: false,
     inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'commitment', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'sender', type: 'address' },
+    ],
+    name: 'ChallengeCommitted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
       { indexed: true, internalType: 'bytes32', name: 'receiptId', type: 'bytes32' },
       { indexed: true, internalType: 'address', name: 'node', type: 'address' },
       { indexed: false, internalType: 'address', name: 'challenger', type: 'address' },
@@ -800,6 +819,30 @@ export const FraudProofsAbi = [
     name: 'challenged',
     outputs: [{ internalType: 'bool', name: '', type: 'bool' }],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    name: 'commitBlock',
+    outputs: [{ internalType: 'uint256', name: '', type: 'uint256' }],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [{ internalType: 'bytes32', name: 'commitment', type: 'bytes32' }],
+    name: 'commitChallenge',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'receiptId', type: 'bytes32' },
+      { internalType: 'address', name: 'challenger', type: 'address' },
+    ],
+    name: 'commitmentOf',
+    outputs: [{ internalType: 'bytes32', name: '', type: 'bytes32' }],
+    stateMutability: 'pure',
     type: 'function',
   },
   {

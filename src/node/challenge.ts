@@ -9,6 +9,7 @@
  */
 import { formatEther, getAddress, type Hex, parseEventLogs } from 'viem';
 import { FraudProofsAbi, ModelRegistryAbi, NodeRegistryAbi } from '../chain/abi.ts';
+import type { ChainConnection } from '../chain/connect.ts';
 import { chainError } from '../chain/errors.ts';
 import { receiptStruct } from '../chain/receipt-struct.ts';
 import { sendContract } from '../chain/send.ts';
@@ -108,6 +109,20 @@ export async function challengeReceipt(
     );
   const outputs = tensorMapFromJson(receipt.outputs, 'outputs');
   try {
+    // Commit first, prove in a later block: a copy of the proving transaction is worthless.
+    const commitment = await publicClient.readContract({
+      address: d.fraudProofs,
+      abi: FraudProofsAbi,
+      functionName: 'commitmentOf',
+      args: [receipt.id as Hex, chain.connection.account.address],
+    });
+    const committed = await sendContract(chain.connection, {
+      address: d.fraudProofs,
+      abi: FraudProofsAbi,
+      functionName: 'commitChallenge',
+      args: [commitment],
+    });
+    await blockAfter(chain.connection, committed.blockNumber);
     const mined = await sendContract(chain.connection, {
       address: d.fraudProofs,
       abi: FraudProofsAbi,
@@ -133,6 +148,22 @@ export async function challengeReceipt(
     };
   } catch (error) {
     throw chainError('challenge', error);
+  }
+}
+
+/**
+ * Wait until the chain is past `block`. Development chains that mine only on demand (anvil,
+ * hardhat: automine) are asked for a block; others are polled (up to two minutes).
+ */
+async function blockAfter(conn: ChainConnection, block: bigint): Promise<void> {
+  const { publicClient } = conn;
+  const client = await publicClient.request({ method: 'web3_clientVersion' }).catch(() => '');
+  if (/anvil|hardhat/i.test(String(client))) await publicClient.request({ method: 'evm_mine' } as never);
+  const deadline = Date.now() + 120_000;
+  while ((await publicClient.getBlockNumber({ cacheTime: 0 })) <= block) {
+    if (Date.now() > deadline)
+      throw new PlumbError('UNAVAILABLE', `the chain made no block after ${block} in two minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
