@@ -34,7 +34,7 @@ export type CommandContext = {
 export type Session = { client: Client; local: PlumbNode | undefined; close(): Promise<void> };
 
 /** Open a client: remote when `--node` is set, else an in-process node on the data directory. */
-export async function openSession(ctx: CommandContext, o: { chain?: boolean } = {}): Promise<Session> {
+export async function openSession(ctx: CommandContext, o: ChainUse = {}): Promise<Session> {
   if (ctx.node) return { client: createClient({ url: ctx.node }), local: undefined, close: async () => {} };
   const node = await startLocalNode(ctx, {}, o);
   const app = createApp(node);
@@ -46,23 +46,28 @@ export async function openSession(ctx: CommandContext, o: { chain?: boolean } = 
 }
 
 /**
- * An in-process node on the data directory. It is on a chain when the command needs one
- * (`chain: true`), when `--rpc` names one, or when this data directory has used one before (so
- * its receipts keep being signed for, and queued on, that chain) — never with `--no-chain`.
+ * How a command uses the chain: `true` needs it; `'if-used'` (commands that sign receipts) joins
+ * it when this data directory has used one before, so its receipts keep being signed for and
+ * queued on that chain; otherwise only when `--rpc` names one. Never with `--no-chain`.
  */
+export type ChainUse = { chain?: boolean | 'if-used' };
+
+/** An in-process node on the data directory, on a chain as `o` and the flags say. */
 export async function startLocalNode(
   ctx: CommandContext,
   extra: Partial<NodeConfigInput> = {},
-  o: { chain?: boolean } = {},
+  o: ChainUse = {},
 ): Promise<PlumbNode> {
   const ptauDir = ctx.env['PLUMB_ZK_PTAU_DIR'];
   const dataDir = resolveDataDir({ dataDir: ctx.dataDir, cwd: ctx.cwd, env: ctx.env });
-  if (ctx.noChain && (o.chain || ctx.rpc))
+  if (ctx.noChain && (o.chain === true || ctx.rpc))
     throw new PlumbError(
       'INVALID_ARGUMENT',
       '--no-chain: this command needs a chain (drop --no-chain; add --rpc URL for an external chain)',
     );
-  const chain = !ctx.noChain && (o.chain === true || ctx.rpc !== undefined || usedChain(dataDir));
+  const chain =
+    !ctx.noChain &&
+    (o.chain === true || ctx.rpc !== undefined || (o.chain === 'if-used' && usedChain(dataDir)));
   const node = new PlumbNode({
     dataDir,
     ...(ptauDir ? { zkPtauDir: resolve(ctx.cwd, ptauDir) } : {}),

@@ -16,7 +16,7 @@ export type InferOptions = {
 };
 
 export async function infer(ctx: CommandContext, o: InferOptions): Promise<void> {
-  const session = await openSession(ctx);
+  const session = await openSession(ctx, { chain: 'if-used' });
   try {
     const inputs = await readInputFiles(
       ctx.cwd,
