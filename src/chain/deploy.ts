@@ -8,11 +8,12 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type Abi, getAddress, type Hex, parseEther } from 'viem';
+import { getAddress, type Hex, parseEther } from 'viem';
 import { PlumbError } from '../core/errors.ts';
-import { SettlementAbi } from './abi.ts';
-import { compileContracts } from './compile.ts';
+import { NodeRegistryAbi, SettlementAbi } from './abi.ts';
+import { compileContracts, contractArtifact } from './compile.ts';
 import type { ChainConnection } from './connect.ts';
+import { deployArtifact, sendContract } from './send.ts';
 
 export type Deployment = {
   chainId: number;
@@ -53,17 +54,9 @@ export async function writeDeployment(dataDir: string, d: Deployment): Promise<v
 /** Deploy and wire Plumb's contracts with the connection's account. */
 export async function deployContracts(conn: ChainConnection, p: DeployParameters = {}): Promise<Deployment> {
   const compiled = await compileContracts();
-  const { walletClient, publicClient } = conn;
-  const start = await publicClient.getBlockNumber({ cacheTime: 0 });
-  const deploy = async (name: string, args: readonly unknown[]): Promise<Hex> => {
-    const c = compiled[name];
-    if (!c) throw new PlumbError('INTERNAL', `contract ${name} is not compiled`);
-    const hash = await walletClient.deployContract({ abi: c.abi as Abi, bytecode: c.bytecode, args });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success' || !receipt.contractAddress)
-      throw new PlumbError('UNAVAILABLE', `deploying ${name} failed (transaction ${hash})`);
-    return getAddress(receipt.contractAddress);
-  };
+  const start = await conn.publicClient.getBlockNumber({ cacheTime: 0 });
+  const deploy = async (name: string, args: readonly unknown[]): Promise<Hex> =>
+    (await deployArtifact(conn, name, contractArtifact(compiled, name), args)).address;
   const minStake = p.minStake ?? parseEther('0.1');
   const unbonding = BigInt(p.unbondingPeriod ?? 7 * 24 * 3600);
   const nodeRegistry = await deploy('NodeRegistry', [minStake, unbonding]);
@@ -71,19 +64,18 @@ export async function deployContracts(conn: ChainConnection, p: DeployParameters
   const settlement = await deploy('Settlement', [nodeRegistry, modelRegistry]);
   const fraudProofs = await deploy('FraudProofs', [nodeRegistry, modelRegistry, settlement]);
   const coordinator = await deploy('Coordinator', [nodeRegistry, modelRegistry, settlement]);
-  const wire = async (address: Hex, name: string, functionName: string, args: readonly unknown[]) => {
-    const hash = await walletClient.writeContract({
-      address,
-      abi: compiled[name]!.abi as Abi,
-      functionName,
-      args,
-    });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success')
-      throw new PlumbError('UNAVAILABLE', `${name}.${functionName} failed (transaction ${hash})`);
-  };
-  await wire(nodeRegistry, 'NodeRegistry', 'setSlashers', [[fraudProofs]]);
-  await wire(settlement, 'Settlement', 'setModules', [fraudProofs, coordinator]);
+  await sendContract(conn, {
+    address: nodeRegistry,
+    abi: NodeRegistryAbi,
+    functionName: 'setSlashers',
+    args: [[fraudProofs]],
+  });
+  await sendContract(conn, {
+    address: settlement,
+    abi: SettlementAbi,
+    functionName: 'setModules',
+    args: [fraudProofs, coordinator],
+  });
   return {
     chainId: conn.chainId,
     settlement,

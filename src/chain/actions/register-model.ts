@@ -5,7 +5,7 @@
  * signed tensors (challenges, zk fulfilments).
  */
 import { createHash } from 'node:crypto';
-import { type Abi, getAddress, type Hex } from 'viem';
+import { getAddress, type Hex } from 'viem';
 import { cidToBytes } from '../../core/cid.ts';
 import { PlumbError } from '../../core/errors.ts';
 import { toHex } from '../../core/hash.ts';
@@ -14,7 +14,7 @@ import type { ZkLayout } from '../../proof/zk/artifacts.ts';
 import { ModelRegistryAbi } from '../abi.ts';
 import { compileSource } from '../compile.ts';
 import { chainError } from '../errors.ts';
-import { sendContract } from '../send.ts';
+import { deployArtifact, sendContract } from '../send.ts';
 import type { ChainService } from '../service.ts';
 import { zkSpecOf } from '../zk-spec.ts';
 
@@ -48,17 +48,11 @@ export async function registerModelOnchain(
   p: RegisterModelParameters,
 ): Promise<RegisterModelReturnType> {
   const conn = chain.connection;
-  const { walletClient, publicClient, account } = conn;
+  const { publicClient, account } = conn;
   const registry = { address: chain.deployment.modelRegistry, abi: ModelRegistryAbi } as const;
   const cidBytes = toHex(cidToBytes(p.cid)) as Hex;
   const hash = manifestHash(p.manifest);
   const txHashes: Hex[] = [];
-  const mined = async (what: string, tx: Hex) => {
-    txHashes.push(tx);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash: tx });
-    if (receipt.status !== 'success') throw new PlumbError('CONFLICT', `${what}: transaction ${tx} reverted`);
-    return receipt;
-  };
   try {
     const [owner] = await publicClient.readContract({
       ...registry,
@@ -70,13 +64,9 @@ export async function registerModelOnchain(
       throw new PlumbError('CONFLICT', `model ${p.cid} is registered on chain by ${owner}, not this node`);
     const registered = !mine;
     if (registered)
-      await mined(
-        'registerModel',
-        await walletClient.writeContract({
-          ...registry,
-          functionName: 'registerModel',
-          args: [cidBytes, hash],
-        }),
+      txHashes.push(
+        (await sendContract(conn, { ...registry, functionName: 'registerModel', args: [cidBytes, hash] }))
+          .transactionHash,
       );
     const result: RegisterModelReturnType = {
       cid: p.cid,
@@ -95,12 +85,9 @@ export async function registerModelOnchain(
       return { ...result, verifier: spec.verifier, tolerance: Number(spec.tolerance) / 2 ** spec.scale };
     }
     const compiled = await compileSource('Groth16Verifier', p.zk.verifierSource);
-    const deployTx = await walletClient.deployContract({
-      abi: compiled.abi as Abi,
-      bytecode: compiled.bytecode,
-    });
-    const deployed = await mined('deploying the verifier', deployTx);
-    const verifier = getAddress(deployed.contractAddress!);
+    const deployed = await deployArtifact(conn, 'the verifier', compiled);
+    txHashes.push(deployed.receipt.transactionHash);
+    const verifier = deployed.address;
     const spec = zkSpecOf(p.zk.layout, verifier, p.zk.tolerance);
     txHashes.push(
       (await sendContract(conn, { ...registry, functionName: 'setZkSpec', args: [cidBytes, spec] }))
