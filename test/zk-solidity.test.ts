@@ -7,91 +7,25 @@
  * for linux-x64 only in the registry this project uses).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as snarkjs from 'snarkjs';
-import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, http } from 'viem';
+import { createPublicClient, createWalletClient, encodeFunctionData, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
+import { compileSource } from '../src/chain/compile.ts';
+import { anvilBinary, type Devnet, startDevnet } from '../src/chain/devnet.ts';
 import { FIELD_PRIME } from '../src/proof/zk/circuit.ts';
 import { type ProveResult, prove } from '../src/proof/zk/prove.ts';
 import { releaseZk, setupModel, type ZkArtifacts } from '../src/proof/zk/setup.ts';
 import { exportSolidityVerifier } from '../src/proof/zk/solidity.ts';
 import { buildMlp } from './fixtures/onnx-builder.ts';
+import { devKey } from './helpers/chain.ts';
 import { loadEzklCase } from './helpers/ezkl.ts';
 
-const require = createRequire(import.meta.url);
-const solc = require('solc') as { compile(input: string): string; version(): string };
-
-function anvilPath(): string | undefined {
-  try {
-    const bin = join(dirname(require.resolve('@foundry-rs/anvil-linux-amd64/package.json')), 'bin', 'anvil');
-    return existsSync(bin) ? bin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const anvil = anvilPath();
-
-/** anvil's first default account (public knowledge: a devnet key only). */
-const devKey: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function startAnvil(bin: string, port: number): Promise<ChildProcess> {
-  const child = spawn(bin, ['--port', String(port), '--host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`anvil did not start: ${out}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Listening on')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`anvil exited with ${code}: ${out}`)));
-  });
-}
-
-type Abi = readonly Record<string, unknown>[];
-
-function compileVerifier(source: string): { abi: Abi; bytecode: Hex } {
-  const input = {
-    language: 'Solidity',
-    sources: { 'Verifier.sol': { content: source } },
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
-    },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>;
-  };
-  const errors = (out.errors ?? []).filter((e) => e.severity === 'error');
-  assert.deepEqual(
-    errors.map((e) => e.formattedMessage),
-    [],
-    'the verifier compiles',
-  );
-  const [contract] = Object.values(out.contracts['Verifier.sol'] ?? {});
-  assert.ok(contract, 'a contract in Verifier.sol');
-  return { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` };
-}
+const anvil = anvilBinary();
 
 /** verifyProof's arguments from a proof (snarkjs's own calldata formatting). */
 async function callArgs(proof: ProveResult['proof'], signals: readonly string[]): Promise<unknown[]> {
@@ -104,7 +38,7 @@ describe('the exported Solidity verifier on an anvil devnet', {
 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'plumb-zk-sol-'));
   const ptauDir = join(tmpdir(), 'plumb-zk-ptau-cache');
-  let node: ChildProcess | undefined;
+  let devnet: Devnet | undefined;
   let rpc = '';
   let mlp: { a: ZkArtifacts; p: ProveResult };
   let other: ProveResult;
@@ -118,19 +52,18 @@ describe('the exported Solidity verifier on an anvil devnet', {
     other = await prove(oa, {
       input: { dtype: 'float32', shape: [1, 3], data: Float32Array.from([0.5, -1.25, 2]) },
     });
-    const port = await freePort();
-    node = await startAnvil(anvil!, port);
-    rpc = `http://127.0.0.1:${port}`;
+    devnet = await startDevnet();
+    rpc = devnet.rpcUrl;
   });
   after(async () => {
-    node?.kill();
+    await devnet?.stop();
     await releaseZk();
     rmSync(work, { recursive: true, force: true });
   });
 
   it('compiles with solc, deploys, accepts the proof and rejects tampered ones', async (t) => {
     const source = await exportSolidityVerifier(mlp.a.zkeyPath);
-    const { abi, bytecode } = compileVerifier(source);
+    const { abi, bytecode } = await compileSource('Groth16Verifier', source);
     const account = privateKeyToAccount(devKey);
     const wallet = createWalletClient({ account, chain: foundry, transport: http(rpc) });
     const reader = createPublicClient({ chain: foundry, transport: http(rpc) });
@@ -168,7 +101,7 @@ describe('the exported Solidity verifier on an anvil devnet', {
     const mined = await reader.waitForTransactionReceipt({ hash: tx });
     assert.equal(mined.status, 'success');
     t.diagnostic(
-      `solc ${solc.version()}: a transaction calling verifyProof for ezkl 1l_mlp (${publicSignals.length} public signals) used ${mined.gasUsed} gas (21,000 of it the base cost); deployment ${receipt.gasUsed} gas`,
+      `a transaction calling verifyProof for ezkl 1l_mlp (${publicSignals.length} public signals) used ${mined.gasUsed} gas (21,000 of it the base cost); deployment ${receipt.gasUsed} gas`,
     );
     // 4 pairings alone cost 45,000 + 4 x 34,000 gas (EIP-1108)
     assert.ok(mined.gasUsed > 181_000n && mined.gasUsed < 1_000_000n, `gas ${mined.gasUsed}`);

@@ -26,6 +26,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { type CompiledContracts, contractArtifact } from '../../src/chain/compile.ts';
+import type { ChainConnection } from '../../src/chain/connect.ts';
+import { deployContracts } from '../../src/chain/deploy.ts';
 import { anvilBinary, startDevnet } from '../../src/chain/devnet.ts';
 import { fromHex } from '../../src/core/hash.ts';
 
@@ -137,10 +139,22 @@ export async function send(
   return receipt;
 }
 
+/** A ChainConnection for `wallet` (what src/chain's actions take); closing it stops nothing. */
+export function connectionOf(wallet: Wallet, publicClient: PublicClient<Transport, Chain>): ChainConnection {
+  return {
+    rpcUrl: publicClient.transport.url ?? '',
+    chainId: publicClient.chain.id,
+    devnet: true,
+    publicClient,
+    walletClient: wallet,
+    account: wallet.account,
+    close: async () => {},
+  };
+}
+
 /**
- * The whole deployment, wired as a node deploys it: NodeRegistry(minStake, unbondingPeriod),
- * ModelRegistry, Settlement(nodeRegistry, modelRegistry), FraudProofs and Coordinator (both
- * taking the three), ExampleConsumer(coordinator); FraudProofs is the registry's only slasher.
+ * The whole deployment exactly as a node deploys it (`deployContracts`), plus an
+ * ExampleConsumer of its Coordinator.
  */
 export async function deployAll(
   wallet: Wallet,
@@ -148,30 +162,19 @@ export async function deployAll(
   compiled: CompiledContracts,
   options: { minStake?: bigint; unbondingPeriod?: bigint } = {},
 ): Promise<Deployed> {
-  const d = (name: string, args: readonly unknown[] = []) =>
-    deploy(wallet, publicClient, compiled, name, args);
-  const nodeRegistry = await d('NodeRegistry', [
-    options.minStake ?? parseEther('1'),
-    options.unbondingPeriod ?? 7n * 24n * 3600n,
-  ]);
-  const modelRegistry = await d('ModelRegistry');
-  const settlement = await d('Settlement', [nodeRegistry, modelRegistry]);
-  const fraudProofs = await d('FraudProofs', [nodeRegistry, modelRegistry, settlement]);
-  const coordinator = await d('Coordinator', [nodeRegistry, modelRegistry, settlement]);
-  const exampleConsumer = await d('ExampleConsumer', [coordinator]);
-  await send(wallet, publicClient, {
-    address: nodeRegistry,
-    abi: contractArtifact(compiled, 'NodeRegistry').abi,
-    functionName: 'setSlashers',
-    args: [[fraudProofs]],
+  const d = await deployContracts(connectionOf(wallet, publicClient), {
+    minStake: options.minStake ?? parseEther('1'),
+    unbondingPeriod: Number(options.unbondingPeriod ?? 7n * 24n * 3600n),
   });
-  await send(wallet, publicClient, {
-    address: settlement,
-    abi: contractArtifact(compiled, 'Settlement').abi,
-    functionName: 'setModules',
-    args: [fraudProofs, coordinator],
-  });
-  return { nodeRegistry, modelRegistry, settlement, fraudProofs, coordinator, exampleConsumer };
+  const exampleConsumer = await deploy(wallet, publicClient, compiled, 'ExampleConsumer', [d.coordinator]);
+  return {
+    nodeRegistry: d.nodeRegistry,
+    modelRegistry: d.modelRegistry,
+    settlement: d.settlement,
+    fraudProofs: d.fraudProofs,
+    coordinator: d.coordinator,
+    exampleConsumer,
+  };
 }
 
 /** Every custom error of every compiled contract (to decode reverts that cross contracts). */
