@@ -48,6 +48,7 @@ export class ChainService {
   #conn: ChainConnection | undefined;
   #deployment: Deployment | undefined;
   #settler: Settler | undefined;
+  #domain: ReceiptDomain | undefined;
 
   constructor(options: ChainOptions) {
     this.#o = options;
@@ -74,10 +75,15 @@ export class ChainService {
     return { chainId, rpcUrl, devnet, settlement: this.deployment.settlement };
   }
 
-  /** The EIP-712 domain receipts are signed in on this chain (Settlement is the verifying contract). */
+  /**
+   * The EIP-712 domain receipts are signed in on this chain (Settlement is the verifying
+   * contract). One object per deployment: receipt digests cache its separator by identity.
+   */
   get domain(): ReceiptDomain {
     const d = this.deployment;
-    return { ...defaultReceiptDomain, chainId: d.chainId, verifyingContract: d.settlement };
+    if (this.#domain?.verifyingContract !== d.settlement)
+      this.#domain = { ...defaultReceiptDomain, chainId: d.chainId, verifyingContract: d.settlement };
+    return this.#domain;
   }
 
   async start(): Promise<void> {

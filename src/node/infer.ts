@@ -69,15 +69,15 @@ async function run(node: PlumbNode, p: InferParameters): Promise<InferReturnType
   const receipt = sealReceipt(draft, await key.signAsync(draft.digest), zk);
   const json = JSON.stringify(receipt);
   // On a chain, the receipt is queued for settlement in the same commit that stores it.
-  const settle = node.chain !== undefined;
+  const chain = node.chain;
   await node.receipts.append({
     id: receipt.id,
     modelCid: cid,
     createdAt: receipt.timestamp,
     body: json,
-    settle,
+    settle: chain !== undefined,
   });
-  if (settle) node.chain?.settler.notify(1);
+  chain?.settler.notify(1);
   return { receipt, outputs, json };
 }
 

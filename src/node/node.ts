@@ -42,8 +42,6 @@ export class PlumbNode {
   zk: ZkService;
   /** Inferences running now (the receipt log waits for them to batch commits). */
   readonly load = { inflight: 0 };
-  /** The EIP-712 domain of this node's receipts: the chain's when it has one. */
-  domain: ReceiptDomain = defaultReceiptDomain;
   /** The chain receipts are settled on, when configured (`chain` or `rpcUrl`). */
   chain: ChainService | undefined;
   /** Background events (settlement, requests served); silent unless the owner sets it. */
@@ -69,6 +67,11 @@ export class PlumbNode {
       maxSessions: this.config.maxSessions,
       intraOpThreads: this.config.intraOpThreads,
     });
+  }
+
+  /** The EIP-712 domain of this node's receipts: the chain's when it has one. */
+  get domain(): ReceiptDomain {
+    return this.chain?.domain ?? defaultReceiptDomain;
   }
 
   get running(): boolean {
@@ -140,7 +143,6 @@ export class PlumbNode {
     });
     await chain.start();
     this.chain = chain;
-    this.domain = chain.domain;
     if (c.serveRequests) {
       this.coordinator = new CoordinatorWatcher(this, { log: (line) => this.log(line) });
       this.coordinator.start();
@@ -168,7 +170,6 @@ export class PlumbNode {
     this.receipts.flush();
     await this.chain?.stop();
     this.chain = undefined;
-    this.domain = defaultReceiptDomain;
     this.hub.meta.stop();
     await this.hub.blobs.stop();
     await this.#signer?.stop();
