@@ -1,14 +1,13 @@
-/** `plumb verify receipt.json [--reexecute]` */
+/** `plumb verify receipt.json [--reexecute] [--onchain]` */
 import { resolve } from 'node:path';
-import { onchainChecks } from '../../chain/verify-onchain.ts';
 import { isPlumbError, PlumbError } from '../../core/errors.ts';
 import { type Check, parseReceipt } from '../../core/receipt.ts';
 import { reexecute } from '../../node/reexecute.ts';
 import { releaseZk } from '../../proof/zk/setup.ts';
 import { verifyReceipt, type ZkKey } from '../../proof/zk/verify-receipt.ts';
-import { getChainStatus, getSettlement } from '../../sdk/actions/chain.ts';
 import { getZkInfo } from '../../sdk/actions/getZkInfo.ts';
 import { pullModel } from '../../sdk/actions/pullModel.ts';
+import { onchainChecksVia } from '../../sdk/actions/verifyOnchain.ts';
 import { createClient } from '../../sdk/client.ts';
 import { type CommandContext, openSession, print, printJson, startLocalNode } from '../context.ts';
 import { readJson } from '../read-inputs.ts';
@@ -35,7 +34,7 @@ export async function verify(
     await releaseZk(); // the curve threads snarkjs started to check a proof
   }
   if (again && result.valid) result.checks.push(await reexecuteLocally(ctx, json));
-  if (onchain && result.valid) result.checks.push(...(await onchainChecksVia(ctx, json)));
+  if (onchain && result.valid) result.checks.push(...(await onchainChecksOf(ctx, json)));
   const failed = result.checks.find((c) => !c.ok);
   if (ctx.json) printJson(ctx, { ...result, valid: !failed, ...(failed ? { reason: failed.message } : {}) });
   else for (const c of result.checks) print(ctx, `${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.message}`);
@@ -62,13 +61,11 @@ async function registeredKey(ctx: CommandContext, modelCid: string): Promise<ZkK
   }
 }
 
-/** The on-chain checks: the node gives the Merkle proof (and its RPC unless --rpc); the chain decides. */
-async function onchainChecksVia(ctx: CommandContext, json: unknown): Promise<Check[]> {
-  const receipt = parseReceipt(json);
+/** The on-chain checks, with the Merkle proof from the node (the local one unless --node). */
+async function onchainChecksOf(ctx: CommandContext, json: unknown): Promise<Check[]> {
   const session = await openSession(ctx, { chain: true });
   try {
-    const rpcUrl = ctx.rpc ?? (await getChainStatus(session.client)).rpcUrl;
-    return await onchainChecks(rpcUrl, receipt, await getSettlement(session.client, { id: receipt.id }));
+    return await onchainChecksVia(session.client, parseReceipt(json), ctx.rpc);
   } finally {
     await session.close();
   }

@@ -1,5 +1,11 @@
 import { onchainChecks } from '../../chain/verify-onchain.ts';
-import { parseReceipt, type VerifyReceiptReturnType, verdict } from '../../core/receipt.ts';
+import {
+  type Check,
+  parseReceipt,
+  type Receipt,
+  type VerifyReceiptReturnType,
+  verdict,
+} from '../../core/receipt.ts';
 import { verifyReceipt } from '../../proof/zk/verify-receipt.ts';
 import type { Client } from '../client.ts';
 import { getChainStatus, getSettlement } from './chain.ts';
@@ -25,7 +31,14 @@ export async function verifyOnchain(
   const offline = await verifyReceipt(receipt, {
     zk: receipt.mode === 'zk' ? (cid) => getZkInfo(client, { ref: cid }) : undefined,
   });
+  return verdict([...offline.checks, ...(await onchainChecksVia(client, receipt, rpcUrl))]);
+}
+
+/**
+ * The on-chain checks alone: the node supplies the Merkle proof (and its RPC URL unless
+ * `rpcUrl` is given); the chain decides.
+ */
+export async function onchainChecksVia(client: Client, receipt: Receipt, rpcUrl?: string): Promise<Check[]> {
   const url = rpcUrl ?? (await getChainStatus(client)).rpcUrl;
-  const settlement = await getSettlement(client, { id: receipt.id });
-  return verdict([...offline.checks, ...(await onchainChecks(url, receipt, settlement))]);
+  return onchainChecks(url, receipt, await getSettlement(client, { id: receipt.id }));
 }
