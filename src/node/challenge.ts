@@ -20,7 +20,7 @@ import { PlumbError } from '../core/errors.ts';
 import { toHex } from '../core/hash.ts';
 import { receiptChecks } from '../core/receipt.ts';
 import { type TensorMap, tensorMapFromJson } from '../core/tensor.ts';
-import { fieldToSigned } from '../proof/zk/field.ts';
+import { abs, fieldToSigned } from '../proof/zk/field.ts';
 import { quantizeF32Array } from '../runtime/exact/fixed.ts';
 import type { PlumbNode } from './node.ts';
 import { checkedPath, zkArtifactsOf, zkKeyOf } from './zk/keys.ts';
@@ -99,7 +99,8 @@ export async function challengeReceipt(
     inputs,
   });
   const scale = key.layout.scale;
-  const distanceRaw = outputDistance(key.layout.outputs, receipt.outputs, publicSignals, scale);
+  const outputs = tensorMapFromJson(receipt.outputs, 'outputs');
+  const distanceRaw = outputDistance(key.layout.outputs, outputs, publicSignals, scale);
   const distance = Number(distanceRaw) / 2 ** scale;
   const tolerance = Number(spec.tolerance) / 2 ** scale;
   if (distanceRaw <= spec.tolerance)
@@ -107,7 +108,6 @@ export async function challengeReceipt(
       'CONFLICT',
       `the signed output is correct: it is within ${distance} of the proven output, inside the model's tolerance ${tolerance}; nothing to challenge`,
     );
-  const outputs = tensorMapFromJson(receipt.outputs, 'outputs');
   try {
     // Commit first, prove in a later block: a copy of the proving transaction is worthless.
     const commitment = await publicClient.readContract({
@@ -170,24 +170,22 @@ async function blockAfter(conn: ChainConnection, block: bigint): Promise<void> {
 /** max |quantize(signed) - proven| over every output element, in fixed-point units (as FraudProofs). */
 function outputDistance(
   layout: readonly { name: string; size: number; publicOffset: number }[],
-  signed: Record<string, { dtype: string; shape: number[]; data: unknown[] }>,
+  signed: TensorMap,
   publicSignals: readonly string[],
   scale: number,
 ): bigint {
   let max = 0n;
   for (const o of layout) {
-    const json = signed[o.name];
-    if (json?.dtype !== 'float32' || json.data.length !== o.size)
+    const t = signed[o.name];
+    if (t?.dtype !== 'float32' || t.data.length !== o.size)
       throw new PlumbError(
         'INVALID_RECEIPT',
         `the receipt's output "${o.name}" is not ${o.size} float32 values`,
       );
-    const values = tensorMapFromJson({ [o.name]: json }, 'outputs')[o.name]!.data as Float32Array;
-    const q = quantizeF32Array(values, scale);
+    const q = quantizeF32Array(t.data, scale);
     for (let i = 0; i < o.size; i++) {
-      const diff = q[i]! - fieldToSigned(BigInt(publicSignals[o.publicOffset + i]!));
-      const abs = diff < 0n ? -diff : diff;
-      if (abs > max) max = abs;
+      const d = abs(q[i]! - fieldToSigned(BigInt(publicSignals[o.publicOffset + i]!)));
+      if (d > max) max = d;
     }
   }
   return max;
